@@ -1,0 +1,22 @@
+# The README's two commands: `make app` (set up, then run the app on the built-in demo) and
+# `make test` (set up, then run the whole test suite). Windows users: see the plain pip lines in README.md.
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip install --disable-pip-version-check -q
+
+.PHONY: app test install install-test system-deps
+
+app: install
+	$(PYTHON) -m streamlit run streamlit_app.py
+
+test: install-test
+	$(PYTHON) -m pytest
+
+install:
+	$(PIP) -r requirements.txt -e .
+
+install-test: system-deps
+	$(PIP) -r requirements-dev.txt -e .
+
+# Debian packages the tests use: Chromium for the browser test, poppler for PDF pages.
+system-deps:
+	bash scripts/system_deps.sh

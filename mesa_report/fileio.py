@@ -1,0 +1,80 @@
+"""Crash-safe file output.
+
+Every file mesa-report writes goes through :func:`atomic_write`: the bytes land in a temporary
+file in the same folder, are flushed to disk, and only then renamed over the final name. A crash,
+a kill or a full disk therefore never leaves a truncated file under a final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from .errors import MesaReportError
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file that replaces ``path`` only when the block ends without error.
+
+    Parameters
+    ----------
+    path : path-like
+        The final file name. Its folder is created if missing.
+    mode : {"wb", "w"}
+        Binary or text (UTF-8) output.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with atomic_write(target, "w") as fh:
+    ...     _ = fh.write("hello")
+    >>> target.read_text()
+    'hello'
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_write mode must be 'wb' or 'w', not {mode!r}")
+    final = Path(path)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    except OSError as exc:
+        raise MesaReportError(
+            f"cannot write {final}: {exc.strerror or exc}; choose a folder you can write to"
+        ) from exc
+    tmp = Path(tmp_name)
+    try:
+        kwargs = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise MesaReportError(
+                f"writing {final} failed: {exc.strerror or exc}; nothing was written under that "
+                "name — free some disk space or choose another folder"
+            ) from exc
+        raise
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path."""
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically and return the path."""
+    with atomic_write(path, "w") as fh:
+        fh.write(text)
+    return Path(path)
