@@ -1,0 +1,49 @@
+"""Shared fixtures: tiny real models, the real-data folder, and a fixed seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from mesa_report.model import MesaTransformer, ModelConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REALDATA = REPO_ROOT.parent / "shared" / "realdata"
+
+TINY = dict(d_model=32, dim_feedforward=64, classifier_hidden=64, cnn_channels=(8, 16),
+            temporal_heads=4, channel_heads=2, epoch_heads=4)
+"""Sizes of the small real model used in unit tests (the seed's architecture, narrower)."""
+
+
+def randomise_batchnorm(model: MesaTransformer, seed: int = 0) -> MesaTransformer:
+    """Give every BatchNorm non-trivial running statistics and affine weights (as after training)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for cnn in model.channel_cnns:
+            for bn in (cnn.bn1, cnn.bn2):
+                n = bn.num_features
+                bn.running_mean.copy_(torch.rand(n, generator=gen) - 0.5)
+                bn.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+                bn.weight.copy_(torch.rand(n, generator=gen) + 0.5)
+                bn.bias.copy_(torch.rand(n, generator=gen) - 0.5)
+    return model
+
+
+@pytest.fixture
+def tiny_config() -> ModelConfig:
+    return ModelConfig(**TINY)
+
+
+@pytest.fixture
+def tiny_model(tiny_config) -> MesaTransformer:
+    torch.manual_seed(0)
+    return randomise_batchnorm(MesaTransformer(tiny_config)).eval()
+
+
+@pytest.fixture
+def realdata() -> Path:
+    if not REALDATA.is_dir():
+        pytest.skip(f"real reference files not found at {REALDATA}")
+    return REALDATA
