@@ -449,6 +449,10 @@ class AttentionMaps:
     channel: Tensor
     epoch: Tensor
     token_times: TokenTimes
+    layers: dict | None = field(default=None, repr=False, compare=False)
+    """The per-layer tensors exactly as used in the forward pass (``temporal``: ``[channel][layer]``
+    of ``(B·S, H, N, N)``, ``channel``: ``(B·S, H, C, C)``, ``epoch``: ``[layer]`` of ``(B, H, S, S)``),
+    for gradients with respect to the attention; only set by the forward pass itself."""
 
     def temporal_map(self, layer: int = -1, head: int | None = None) -> Tensor:
         """Temporal weights of one layer, one head or the mean of heads: ``(B, S, C, N, N)``."""
@@ -609,7 +613,7 @@ class MesaTransformer(nn.Module):
         self.check_input(x)
         batch, seq, chans, steps = x.shape
         epochs = x.reshape(batch * seq, chans, steps)  # (BS, C, T)
-        summaries, temporal = [], []
+        summaries, temporal, temporal_layers = [], [], []
         for c in range(chans):
             tokens = self.channel_cnns[c](epochs[:, c])  # (BS, N, w2)
             tokens = self.channel_projections[c](tokens)  # (BS, N, d)
@@ -617,6 +621,7 @@ class MesaTransformer(nn.Module):
             summaries.append(tokens.mean(dim=1))  # (BS, d)
             if return_attention:
                 temporal.append(torch.stack(weights, dim=1))  # (BS, L_t, H_t, N, N)
+                temporal_layers.append(weights)
         fused, channel_w = self.channel_fusion(torch.stack(summaries, dim=1), return_attention)  # (BS, C, d)
         epoch_vec = self.epoch_projection(fused.reshape(batch, seq, -1))  # (B, S, d)
         context, epoch_w = self.inter_epoch_transformer(epoch_vec, return_attention)  # (B, S, d)
@@ -633,6 +638,7 @@ class MesaTransformer(nn.Module):
                 channel=channel_w.view(batch, seq, self.config.channel_heads, chans, chans),  # (B, S, H, C, C)
                 epoch=torch.stack(epoch_w, dim=1),  # (B, L_e, H_e, S, S)
                 token_times=self.token_times,
+                layers={"temporal": temporal_layers, "channel": channel_w, "epoch": epoch_w},
             )
         return ModelOutput(logits=logits, probs=probs, uncertainty=uncertainty, attention=attention)
 
