@@ -56,6 +56,20 @@ def sample_starts(n_epochs: int, seq_len: int) -> np.ndarray:
     return np.asarray(starts, dtype=np.int64)
 
 
+def epoch_owner(starts: np.ndarray, seq_len: int, n_epochs: int) -> tuple[np.ndarray, np.ndarray]:
+    """First sample holding each epoch and the epoch's position in it.
+
+    Examples
+    --------
+    >>> owner, pos = epoch_owner(np.array([0, 20, 25]), 20, 45)
+    >>> owner[[0, 19, 20, 39, 40, 44]].tolist(), pos[[39, 40, 44]].tolist()
+    ([0, 0, 1, 1, 2, 2], [19, 15, 19])
+    """
+    epochs = np.arange(n_epochs)
+    owner = np.searchsorted(starts + seq_len, epochs, side="right")  # (E,)
+    return owner, epochs - starts[owner]
+
+
 @dataclass
 class SampleView:
     """One sample of a night: its epochs' labels, predictions and attention (batch of one)."""
@@ -114,11 +128,15 @@ class NightInference:
     def n_samples(self) -> int:
         return int(self.sample_starts.shape[0])
 
+    def epoch_owner(self) -> tuple[np.ndarray, np.ndarray]:
+        """For every epoch, the sample its prediction comes from and its position there, ``(E,)`` each."""
+        return epoch_owner(self.sample_starts, self.seq_len, self.n_epochs)
+
     def sample_of_epoch(self, epoch: int) -> int:
         """Index of the first sample holding night epoch ``epoch``."""
         if not 0 <= epoch < self.n_epochs:
             raise ConfigError(f"epoch {epoch} is outside the night (0-{self.n_epochs - 1})")
-        return int(np.flatnonzero(self.sample_starts + self.seq_len > epoch)[0])
+        return int(self.epoch_owner()[0][epoch])
 
     def sample(self, index: int, night: Night | None = None) -> SampleView:
         """Sample ``index`` with its attention as float32 (and its signal if ``night`` is given)."""
@@ -238,9 +256,8 @@ def infer_night(model: MesaTransformer, night: Night, *, batch_size: int = 8,
             if progress is not None:
                 progress(min(begin + batch_size, len(starts)), len(starts))
     sample_probs = np.concatenate(probs_w)  # (W, S, K)
-    probs = np.empty((night.n_epochs, cfg.num_classes), dtype=np.float32)  # (E, K)
-    for index in range(len(starts) - 1, -1, -1):  # earlier samples overwrite: the first one holding an epoch wins
-        probs[starts[index] : starts[index] + cfg.seq_len] = sample_probs[index]
+    owner, position = epoch_owner(starts, cfg.seq_len, night.n_epochs)
+    probs = sample_probs[owner, position]  # (E, K): each epoch from the first sample holding it
     return NightInference(
         mesaid=night.mesaid,
         class_names=tuple(cfg.class_names),
