@@ -1,0 +1,162 @@
+"""Benchmark of the data layer: window reads from a store, and preprocessing speed.
+
+1. Windows per second from one ~8 h night of random data: the seed's way (``torch.load`` of the
+   whole night for every window) against :class:`mesa_report.dataset.MesaWindowDataset`
+   (memory-mapped; random windows, and shuffled batches through ``create_mesa_dataloader``).
+2. ``preprocess`` seconds per recorded hour of a 20-channel 256 Hz EDF, and the peak memory of the
+   process that ran it (a fresh process, so the figure is its own).
+
+Run from the repository root::
+
+    python benchmarks/bench_data.py [--hours 8.3] [--edf-hours 8] [--seed-seconds 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import multiprocessing
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import edfio
+import numpy as np
+import torch
+
+from mesa_report.dataset import MesaWindowDataset, create_mesa_dataloader
+from mesa_report.ingest import preprocess
+from mesa_report.store import EPOCH_SAMPLES, SEQ_LEN, SFREQ_HZ, night_filename, write_index
+
+EDF_RATE_HZ = 256
+EDF_CHANNELS = ("EEG1", "EEG2", "EEG3", "EOG-L", "EOG-R", "EMG", "EKG", "Flow", "Thor", "Abdo",
+                "SpO2", "HR", "Pleth", "Snore", "Leg-L", "Leg-R", "Pos", "EEG1_Off", "EEG2_Off",
+                "EEG3_Off")
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process in MB (None where the platform does not say)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    scale = 1 / 1024**2 if platform.system() == "Darwin" else 1 / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def make_store(folder: Path, hours: float) -> int:
+    """One night of random float32 data in the seed's format; returns its epoch count."""
+    n_epochs = int(hours * 3600 / (EPOCH_SAMPLES / SFREQ_HZ))
+    night = torch.randn(4, n_epochs * EPOCH_SAMPLES, generator=torch.Generator().manual_seed(0))
+    torch.save(night, folder / night_filename(1))
+    write_index(folder, [{"mesaid": 1, "sleep_stages": "2" * n_epochs}])
+    return n_epochs
+
+
+def seed_windows_per_s(path: Path, n_epochs: int, budget_s: float) -> float:
+    """The seed's loader: load the whole night, then cut the window, for every window."""
+    rng = np.random.default_rng(1)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < budget_s:
+        first = int(rng.integers(0, n_epochs - SEQ_LEN + 1))
+        night = torch.load(path, weights_only=True)  # (4, T) read whole
+        window = night[:3, first * EPOCH_SAMPLES:(first + SEQ_LEN) * EPOCH_SAMPLES]
+        window.reshape(3, SEQ_LEN, EPOCH_SAMPLES).permute(1, 0, 2).contiguous()  # (S, 3, E)
+        count += 1
+    return count / (time.perf_counter() - start)
+
+
+def mapped_windows_per_s(folder: Path, n_windows: int) -> float:
+    """Random windows from the memory-mapped dataset."""
+    dataset = MesaWindowDataset(folder, None)
+    order = np.random.default_rng(2).permutation(len(dataset))[:n_windows]
+    dataset[0]  # map the file once, as any first access does
+    start = time.perf_counter()
+    for index in order:
+        dataset[int(index)]
+    return len(order) / (time.perf_counter() - start)
+
+
+def loader_windows_per_s(folder: Path, n_batches: int) -> float:
+    """Shuffled batches of 16 through the seed-compatible DataLoader."""
+    loader = iter(create_mesa_dataloader(folder, None, batch_size=16, shuffle=True))
+    next(loader)
+    start = time.perf_counter()
+    windows = sum(len(next(loader)[1]) for _ in range(n_batches))
+    return windows / (time.perf_counter() - start)
+
+
+def write_edf(path: Path, hours: float) -> None:
+    """A 20-channel EDF at 256 Hz of random µV-scale noise."""
+    rng = np.random.default_rng(3)
+    n_samples = int(hours * 3600 * EDF_RATE_HZ)
+    signals = [edfio.EdfSignal(rng.normal(0, 30, n_samples), EDF_RATE_HZ, label=name,
+                               physical_dimension="uV", physical_range=(-500, 500))
+               for name in EDF_CHANNELS]
+    edfio.Edf(signals).write(path)
+
+
+def timed_preprocess(edf_dir: Path, output_dir: Path) -> tuple[float, float | None, float | None]:
+    """Run in a fresh process: seconds, peak MB after imports, peak MB after preprocess."""
+    before = peak_rss_mb()
+    start = time.perf_counter()
+    summary = preprocess(edf_dir, output_dir, progress=False)
+    seconds = time.perf_counter() - start
+    if summary.failed:
+        raise RuntimeError(f"preprocess failed: {summary.failed}")
+    return seconds, before, peak_rss_mb()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=8.3, help="length of the stored night")
+    parser.add_argument("--edf-hours", type=float, default=8.0, help="length of the EDF")
+    parser.add_argument("--seed-seconds", type=float, default=4.0,
+                        help="time spent measuring the seed's slow loader")
+    parser.add_argument("--windows", type=int, default=3000, help="memory-mapped windows read")
+    args = parser.parse_args()
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "store"
+        folder.mkdir()
+        n_epochs = make_store(folder, args.hours)
+        size_mb = (folder / night_filename(1)).stat().st_size / 1e6
+        seed = seed_windows_per_s(folder / night_filename(1), n_epochs, args.seed_seconds)
+        mapped = mapped_windows_per_s(folder, args.windows)
+        batched = loader_windows_per_s(folder, max(args.windows // 16, 1))
+
+        edf_dir = Path(tmp) / "edf"
+        edf_dir.mkdir()
+        write_edf(edf_dir / "mesa-sleep-0001.edf", args.edf_hours)
+        edf_mb = (edf_dir / "mesa-sleep-0001.edf").stat().st_size / 1e6
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+            seconds, before_mb, peak_mb = pool.submit(
+                timed_preprocess, edf_dir, Path(tmp) / "preprocessed").result()
+
+    rows = [
+        (f"night: {args.hours:g} h, {n_epochs} epochs, {size_mb:.0f} MB", ""),
+        ("seed's way (torch.load whole night per window)", f"{seed:,.1f} windows/s"),
+        ("memory-mapped MesaWindowDataset, random windows",
+         f"{mapped:,.0f} windows/s ({mapped / seed:,.0f}x)"),
+        ("create_mesa_dataloader, batch 16, shuffled",
+         f"{batched:,.0f} windows/s ({batched / seed:,.0f}x)"),
+        (f"preprocess: 20-channel {EDF_RATE_HZ} Hz EDF, {args.edf_hours:g} h, {edf_mb:.0f} MB",
+         f"{seconds:.2f} s = {seconds / args.edf_hours:.2f} s per recorded hour"),
+        ("preprocess peak memory (whole process; after imports)",
+         "n/a" if peak_mb is None else f"{peak_mb:,.0f} MB ({before_mb:,.0f} MB)"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    print(f"| {'measure':<{width}} | value |")
+    print(f"|{'-' * (width + 2)}|-------|")
+    for label, value in rows:
+        print(f"| {label:<{width}} | {value} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""The built-in demo cohort: synthetic MESA-like nights, made into a store through the real path.
+
+:func:`demo_store` generates the nights (:mod:`mesa_report.demo.generate`), writes them as EDF and
+NSRR XML (:mod:`mesa_report.demo.export`), runs :func:`mesa_report.ingest.preprocess` on them and
+keeps each night's planted events next to the store. The first call builds the cohort into a
+cache folder (about 20 s for 8 nights of 4 h); later calls reuse it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from ..errors import ConfigError, DataError
+from ..fileio import write_text_atomic
+from ..ingest import PIPELINE_VERSION, preprocess
+from ..store import INDEX_NAME, SEQ_LEN, record_id, update_index
+from .export import write_edf, write_events_csv, write_nsrr_xml
+from .generate import (CHANNELS, EPOCH_SECONDS, EVENT_COLUMNS, GENERATOR_VERSION, SyntheticNight,
+                       generate_hypnogram, generate_night, night_from_stages)
+
+__all__ = [
+    "CHANNELS", "CACHE_ENV", "DemoStore", "EVENT_COLUMNS", "GENERATOR_VERSION", "SyntheticNight",
+    "default_cache_dir", "demo_store", "events_filename", "generate_hypnogram", "generate_night",
+    "load_events", "night_from_stages", "write_edf", "write_events_csv", "write_nsrr_xml",
+]
+
+CACHE_ENV = "MESA_REPORT_CACHE_DIR"
+"""Environment variable naming the cache folder."""
+
+DEFAULT_N_NIGHTS = 8
+DEFAULT_HOURS = 4.0
+MARKER_NAME = "demo.json"
+"""File written last into a finished demo folder; it names the generator and pipeline versions."""
+
+_EVENTS_SUFFIX = "_events.csv"
+
+
+def default_cache_dir() -> Path:
+    """The folder that holds mesa-report's caches.
+
+    ``$MESA_REPORT_CACHE_DIR`` if set; else ``%LOCALAPPDATA%\\mesa-report`` on Windows and
+    ``~/.cache/mesa-report`` elsewhere.
+
+    Examples
+    --------
+    >>> os.environ[CACHE_ENV] = "/tmp/cache-example"
+    >>> default_cache_dir().as_posix()
+    '/tmp/cache-example'
+    >>> del os.environ[CACHE_ENV]
+    """
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    local = os.environ.get("LOCALAPPDATA")
+    if os.name == "nt" and local:
+        return Path(local) / "mesa-report"
+    return Path.home() / ".cache" / "mesa-report"
+
+
+def events_filename(mesaid: int) -> str:
+    """File name of a night's planted events inside the store.
+
+    Examples
+    --------
+    >>> events_filename(3)
+    'mesa-sleep-0003_events.csv'
+    """
+    return f"{record_id(mesaid)}{_EVENTS_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class DemoStore:
+    """Where a built demo cohort lives.
+
+    Attributes
+    ----------
+    root : Path
+        The demo folder (``<cache>/demo-v{GENERATOR_VERSION}`` for the default cohort).
+    preprocessed_dir : Path
+        The store: ``mesa-sleep-NNNN_preprocessed.pt`` and ``.json``, ``mesa_final.csv`` (with a
+        ``split`` column) and ``mesa-sleep-NNNN_events.csv``.
+    csv_path : Path
+        The index CSV.
+    edf_dir : Path
+        The generated ``mesa-sleep-NNNN.edf`` and ``mesa-sleep-NNNN-nsrr.xml`` files.
+    mesaids : tuple of int
+        The nights, in order.
+    """
+
+    root: Path
+    preprocessed_dir: Path
+    csv_path: Path
+    edf_dir: Path
+    mesaids: tuple[int, ...]
+
+    def events(self, mesaid: int) -> pd.DataFrame:
+        """The planted events of one night (see :func:`load_events`)."""
+        return load_events(self.preprocessed_dir, mesaid)
+
+
+def _folder_name(n_nights: int, hours: float) -> str:
+    name = f"demo-v{GENERATOR_VERSION}"
+    if (n_nights, hours) != (DEFAULT_N_NIGHTS, DEFAULT_HOURS):
+        name += f"-{n_nights}x{hours:g}h"
+    return name
+
+
+def _split(position: int, n_nights: int) -> str:
+    """``train``/``val``/``test`` of the night at ``position``: the last eighth each for test and
+    val (at least one night each from three nights on; one test night out of two)."""
+    held_out = max(1, round(n_nights / DEFAULT_N_NIGHTS)) if n_nights >= 2 else 0
+    val = held_out if n_nights >= 3 else 0
+    if position >= n_nights - held_out:
+        return "test"
+    return "val" if position >= n_nights - held_out - val else "train"
+
+
+def _layout(root: Path, mesaids: tuple[int, ...]) -> DemoStore:
+    preprocessed = root / "preprocessed"
+    return DemoStore(root=root, preprocessed_dir=preprocessed,
+                     csv_path=preprocessed / INDEX_NAME, edf_dir=root / "edf", mesaids=mesaids)
+
+
+def _expected_marker(n_nights: int, hours: float) -> dict:
+    return {"generator_version": GENERATOR_VERSION, "pipeline_version": PIPELINE_VERSION,
+            "n_nights": n_nights, "hours": hours,
+            "mesaids": list(range(1, n_nights + 1))}
+
+
+def _is_complete(root: Path, expected: dict) -> bool:
+    try:
+        marker = json.loads((root / MARKER_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and all(marker.get(k) == v for k, v in expected.items())
+
+
+def _build(root: Path, store: DemoStore, expected: dict, progress: bool) -> None:
+    """Generate, write and preprocess every night into ``root`` (a private folder)."""
+    started = time.perf_counter()
+    for mesaid in tqdm(store.mesaids, desc="demo nights", unit="night", disable=not progress):
+        night = generate_night(mesaid, hours=expected["hours"])
+        write_edf(night, store.edf_dir / f"{night.record_id}.edf")
+        write_nsrr_xml(night, store.edf_dir / f"{night.record_id}-nsrr.xml")
+        write_events_csv(night, store.preprocessed_dir / events_filename(mesaid))
+    # In this process: worker processes would re-import the caller's main script, which breaks
+    # scripts without a ``__main__`` guard, for a saving of a few seconds.
+    summary = preprocess(store.edf_dir, store.preprocessed_dir, jobs=1, progress=progress)
+    if summary.failed:
+        problems = "; ".join(f"{Path(file).name}: {message}" for file, message in summary.failed)
+        raise DataError(f"building the demo cohort in {root} failed: {problems}")
+    update_index(store.preprocessed_dir,
+                 [{"mesaid": mesaid, "split": _split(k, len(store.mesaids))}
+                  for k, mesaid in enumerate(store.mesaids)])
+    marker = dict(expected, build_seconds=round(time.perf_counter() - started, 1))
+    write_text_atomic(root / MARKER_NAME, json.dumps(marker, indent=1) + "\n")
+
+
+def _publish(building: Path, root: Path, expected: dict) -> None:
+    """Move a finished build into place; a complete cohort already there (another process) wins."""
+    for _ in range(2):
+        try:
+            os.rename(building, root)
+            return
+        except OSError:
+            if _is_complete(root, expected):
+                return
+            stale = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".stale",
+                                          dir=root.parent))
+            stale.rmdir()
+            try:
+                os.rename(root, stale)
+            except FileNotFoundError:
+                continue
+            shutil.rmtree(stale, ignore_errors=True)
+    raise DataError(f"cannot put the demo cohort in place at {root}; remove that folder and "
+                    "try again")
+
+
+def demo_store(cache_dir: str | os.PathLike | None = None, *, n_nights: int = DEFAULT_N_NIGHTS,
+               hours: float = DEFAULT_HOURS, progress: bool = False) -> DemoStore:
+    """The demo cohort's store, built on first use and reused afterwards.
+
+    The first call generates ``n_nights`` nights (ids 1..n), writes ``mesa-sleep-NNNN.edf`` and
+    ``mesa-sleep-NNNN-nsrr.xml`` into ``<root>/edf``, runs :func:`mesa_report.ingest.preprocess`
+    on them into ``<root>/preprocessed``, stores each night's planted events there as
+    ``mesa-sleep-NNNN_events.csv`` and adds a ``split`` column to the index (of 8 nights:
+    1-6 train, 7 val, 8 test). The build happens in a private folder that is renamed into place
+    when complete, so processes asking at once never see a half-built cohort; a finished
+    cohort is recognised by its marker file, which names the generator and pipeline versions.
+
+    Parameters
+    ----------
+    cache_dir : path-like, optional
+        Cache folder; default :func:`default_cache_dir`. The cohort lives in its subfolder
+        ``demo-v{GENERATOR_VERSION}`` (other sizes add ``-{n}x{hours}h``).
+    n_nights : int, default 8
+        Number of nights.
+    hours : float, default 4.0
+        Length of each night.
+    progress : bool, default False
+        Show progress bars while building.
+
+    Returns
+    -------
+    DemoStore
+
+    Raises
+    ------
+    ConfigError
+        For a non-positive ``n_nights`` or ``hours``, or nights shorter than one model window.
+    MesaReportError
+        If the cache folder cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> store = demo_store(tempfile.mkdtemp(), n_nights=1, hours=0.2)  # doctest: +SKIP
+    >>> sorted(p.name for p in store.preprocessed_dir.iterdir())[:2]  # doctest: +SKIP
+    ['mesa-sleep-0001_events.csv', 'mesa-sleep-0001_preprocessed.json']
+    """
+    if isinstance(n_nights, bool) or not isinstance(n_nights, (int, np.integer)) or n_nights < 1:
+        raise ConfigError(f"n_nights={n_nights!r}: expected a whole number of at least 1")
+    min_hours = SEQ_LEN * EPOCH_SECONDS / 3600.0
+    if not isinstance(hours, (int, float)) or not hours >= min_hours:
+        raise ConfigError(f"hours={hours!r}: a demo night needs at least one model window "
+                          f"({min_hours:g} h)")
+    n_nights, hours = int(n_nights), float(hours)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    root = cache / _folder_name(n_nights, hours)
+    expected = _expected_marker(n_nights, hours)
+    store = _layout(root, tuple(expected["mesaids"]))
+    if _is_complete(root, expected):
+        return store
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".building", dir=cache))
+    except OSError as exc:
+        raise DataError(f"cannot create the demo cache in {cache}: {exc.strerror or exc}; set "
+                        f"{CACHE_ENV} to a folder you can write to") from exc
+    try:
+        _build(building, _layout(building, store.mesaids), expected, progress)
+        _publish(building, root, expected)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return store
+
+
+def load_events(preprocessed_dir: str | os.PathLike, mesaid: int) -> pd.DataFrame:
+    """The planted events of a demo night, or an empty frame when the night has none stored.
+
+    Parameters
+    ----------
+    preprocessed_dir : path-like
+        A store folder.
+    mesaid : int
+        The night's id.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`EVENT_COLUMNS` (``start_time`` as datetimes); one row per event and
+        channel.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> load_events(tempfile.mkdtemp(), 1).columns.tolist()[:4]
+    ['kind', 'channel', 'start_s', 'end_s']
+    """
+    path = Path(preprocessed_dir) / events_filename(mesaid)
+    dtypes = {"kind": str, "channel": str, "start_s": float, "end_s": float, "epoch": np.int64,
+              "amplitude_uv": float, "frequency_hz": float}
+    if not path.is_file():
+        frame = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()})
+        frame["start_time"] = pd.Series(dtype="datetime64[us]")
+        return frame[list(EVENT_COLUMNS)]
+    try:
+        frame = pd.read_csv(path, dtype=dtypes)
+        frame["start_time"] = pd.to_datetime(frame["start_time"], format="ISO8601")
+        return frame[list(EVENT_COLUMNS)]
+    except (ValueError, KeyError, pd.errors.ParserError) as exc:
+        raise DataError(f"events file {path} cannot be read ({exc}); delete it or build the "
+                        "demo cohort again") from exc

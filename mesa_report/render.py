@@ -1,0 +1,162 @@
+"""Turn any chart of :mod:`mesa_report.charts` into PNG, SVG or PDF bytes, or a spec for HTML.
+
+Rendering runs in process through ``vl-convert`` (no browser, no network): external data URLs
+are refused. PNGs are drawn at twice the chart's pixel size by default, so text stays crisp.
+For offline HTML, :func:`vega_javascript` gives the Vega, Vega-Lite and vega-embed libraries as one
+script (include it once per page) and :func:`chart_spec_json` each chart's spec.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+
+import altair as alt
+import vl_convert
+
+from .errors import ReportError
+from .fileio import write_bytes_atomic
+
+FORMATS = ("png", "svg", "pdf")
+"""Formats :func:`render_chart` writes."""
+
+DEFAULT_SCALE = 2.0
+"""Pixels per chart pixel in PNG output."""
+
+VEGALITE_VERSION = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
+"""Vega-Lite version the specs are written for (Altair's), e.g. ``6.4``."""
+
+
+def chart_spec(chart: alt.TopLevelMixin) -> dict:
+    """The chart's Vega-Lite spec as a dict, whatever the number of rows in its data.
+
+    Altair refuses data sets above 5,000 rows by default; the limit is lifted only while this
+    spec is built.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> chart = alt.Chart(pd.DataFrame({"x": range(6000)})).mark_tick().encode(x="x:Q")
+    >>> len(next(iter(chart_spec(chart)["datasets"].values())))
+    6000
+    """
+    with alt.data_transformers.disable_max_rows():
+        return chart.to_dict()
+
+
+def chart_spec_json(chart: alt.TopLevelMixin) -> str:
+    """The chart's spec as JSON text that can sit inside an HTML ``<script>`` element.
+
+    ``</`` is written ``<\\/`` so no value can close the script element early.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> spec = chart_spec_json(alt.Chart(pd.DataFrame({"a": ["</script>"]})).mark_text().encode(text="a"))
+    >>> "</script>" in spec, json.loads(spec)["mark"]["type"]
+    (False, 'text')
+    """
+    return json.dumps(chart_spec(chart), ensure_ascii=False).replace("</", "<\\/")
+
+
+@functools.lru_cache(maxsize=1)
+def vega_javascript() -> str:
+    """Vega, Vega-Lite and vega-embed as one script defining ``vegaEmbed`` (about 1 MB).
+
+    Computed once per process. Include it once per HTML page, before the ``vegaEmbed`` calls.
+
+    Examples
+    --------
+    >>> "vegaEmbed" in vega_javascript()
+    True
+    """
+    return vl_convert.javascript_bundle(vl_version=VEGALITE_VERSION)
+
+
+def _check_format(fmt: str) -> str:
+    name = str(fmt).lower().lstrip(".")
+    if name not in FORMATS:
+        raise ReportError(f"unknown chart format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return name
+
+
+def render_chart(chart: alt.TopLevelMixin, fmt: str = "png", *, scale: float = DEFAULT_SCALE) -> bytes:
+    """Render a chart to PNG, SVG or PDF bytes.
+
+    Parameters
+    ----------
+    chart : altair chart
+        Any chart, layer or concatenation.
+    fmt : {"png", "svg", "pdf"}
+        Output format. SVG is returned as UTF-8 bytes.
+    scale : float
+        Pixels per chart pixel for PNG (PDF is vector); at least 1.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ReportError
+        For an unknown format, a scale below 1 or a chart that cannot be drawn.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+    >>> render_chart(chart, "png")[:8]
+    b'\\x89PNG\\r\\n\\x1a\\n'
+    >>> render_chart(chart, "svg")[:4]
+    b'<svg'
+    """
+    name = _check_format(fmt)
+    if not scale >= 1:
+        raise ReportError(f"scale must be at least 1, not {scale}")
+    spec = chart_spec(chart)
+    common = {"vl_version": VEGALITE_VERSION, "allowed_base_urls": []}
+    try:
+        if name == "png":
+            return vl_convert.vegalite_to_png(spec, scale=float(scale), **common)
+        if name == "svg":
+            return vl_convert.vegalite_to_svg(spec, **common).encode("utf-8")
+        return vl_convert.vegalite_to_pdf(spec, **common)
+    except ValueError as exc:
+        raise ReportError(f"the chart could not be drawn as {name}: {exc}") from exc
+
+
+def save_chart(chart: alt.TopLevelMixin, path: str | os.PathLike, fmt: str | None = None, *,
+               scale: float = DEFAULT_SCALE) -> Path:
+    """Render a chart and write it atomically; the format comes from the suffix unless given.
+
+    Parameters
+    ----------
+    chart : altair chart
+        The chart to draw.
+    path : path-like
+        Output file; its folder is created when missing.
+    fmt : {"png", "svg", "pdf"}, optional
+        Format; by default the file's suffix.
+    scale : float
+        Pixels per chart pixel for PNG.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile
+    >>> chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+    >>> out = save_chart(chart, Path(tempfile.mkdtemp()) / "chart.svg")
+    >>> out.read_text()[:4]
+    '<svg'
+    """
+    target = Path(path)
+    if fmt is None and not target.suffix:
+        raise ReportError(f"{target} has no suffix; name it .png, .svg or .pdf or pass fmt")
+    data = render_chart(chart, fmt or target.suffix, scale=scale)
+    return write_bytes_atomic(target, data)

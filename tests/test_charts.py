@@ -1,0 +1,254 @@
+"""The attention views as Altair charts: what each spec carries and that it carries the right numbers."""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import numpy as np
+import pytest
+import torch
+
+from mesa_report import charts
+from mesa_report.errors import ConfigError, ReportError
+from mesa_report.model import MesaTransformer, ModelConfig
+from mesa_report.render import chart_spec
+from mesa_report.stages import CLASS_NAMES_6, STAGE_COLOURS, UNSCORED_COLOUR
+
+CHANNELS = ["EEG1", "EEG2", "EEG3"]
+TRUE = np.array([0, 0, 1, 2, 2, 2, 3, 4, 4, 3, 2, 5, 5, 5, 2, -1, 0, 0, 1, 2])  # (20,)
+PRED = np.array([0, 1, 1, 2, 2, 1, 3, 4, 3, 3, 2, 5, 5, 2, 2, 2, 0, 0, 1, 2])  # (20,)
+EDGES_S = np.arange(21) * 1.5  # token edges of a 30 s epoch, (21,)
+
+
+def _softmax_rows(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    scores = rng.normal(size=shape)
+    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _read_only(*arrays: np.ndarray) -> list[np.ndarray]:
+    out = []
+    for a in arrays:
+        a = a.copy()
+        a.flags.writeable = False
+        out.append(a)
+    return out
+
+
+def _spec_text(chart) -> str:
+    return json.dumps(chart_spec(chart), ensure_ascii=False)
+
+
+def _dataset_with(spec: dict, column: str) -> list[dict]:
+    (rows,) = [rows for rows in spec["datasets"].values() if rows and column in rows[0]]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def tiny_output():
+    torch.manual_seed(0)
+    model = MesaTransformer(ModelConfig(d_model=32, dim_feedforward=64, cnn_channels=(8, 16),
+                                        temporal_heads=4, channel_heads=2, epoch_heads=4)).eval()
+    with torch.no_grad():
+        return model(torch.randn(2, 20, 3, 3840), return_attention=True)
+
+
+# --------------------------------------------------------------------------------------------
+# inter-epoch
+# --------------------------------------------------------------------------------------------
+def test_inter_epoch_values_are_the_models_captured_weights(tiny_output):
+    maps = tiny_output.attention
+    for layer, head in ((-1, None), (0, 2)):
+        captured = maps.epoch[1, layer]  # (H, S, S) of the second sample
+        expected = (captured.mean(0) if head is None else captured[head]).numpy()  # (S, S)
+        chart = charts.inter_epoch_chart(maps.epoch_map(layer, head)[1].numpy(), TRUE, PRED)
+        grid = chart.data.pivot(index="query_epoch", columns="key_epoch", values="weight").to_numpy()
+        np.testing.assert_allclose(grid, expected, rtol=1e-6, atol=1e-7)
+        assert np.allclose(grid.sum(axis=1), 1.0, atol=1e-5)  # every query row is a distribution
+
+
+def test_inter_epoch_labels_mark_wrong_and_unscored_epochs():
+    w = _softmax_rows(np.random.default_rng(1), 20, 20)
+    chart = charts.inter_epoch_chart(w, TRUE, PRED, first_epoch=100)
+    spec = chart_spec(chart)
+    text = json.dumps(spec, ensure_ascii=False)
+    assert "101 W→N1" in text and "113 REM→N2" in text and "115 ?→N2" in text
+    x_axis = spec["encoding"]["x"]
+    assert x_axis["sort"][0] == "100 W→W" and len(x_axis["sort"]) == 20
+    colour_expr = x_axis["axis"]["labelColor"]["expr"]
+    wrong_list = json.loads(colour_expr.split("indexof(", 1)[1].split(", datum.value")[0])
+    assert wrong_list == ["101 W→N1", "105 N2→N1", "108 N4→N3", "113 REM→N2"]
+    assert charts.WRONG_COLOUR in colour_expr and UNSCORED_COLOUR in colour_expr
+    assert spec["encoding"]["color"]["scale"]["scheme"] == "plasma"
+    titles = {t["title"] for t in spec["encoding"]["tooltip"]}
+    assert {"query epoch", "key epoch", "query true→pred", "attention"} <= titles
+
+
+def test_inter_epoch_has_the_named_point_selection_for_the_app():
+    spec = chart_spec(charts.inter_epoch_chart(np.full((3, 3), 1 / 3), [0, 1, 2], [0, 1, 2]))
+    params = [p for p in spec.get("params", []) if p["name"] == charts.EPOCH_SELECTION]
+    assert len(params) == 1
+    assert params[0]["select"]["type"] == "point"
+    assert params[0]["select"]["fields"] == [charts.EPOCH_FIELD]
+
+
+def test_prediction_strip_lines_up_with_the_heatmap_columns():
+    conf = np.linspace(0.3, 1.0, 20)
+    strip = charts.prediction_strip_chart(TRUE, PRED, conf, first_epoch=0)
+    heat = charts.inter_epoch_chart(np.eye(20), TRUE, PRED)
+    tiles = chart_spec(strip)["vconcat"][0]
+    assert tiles["layer"][0]["encoding"]["x"]["sort"] == chart_spec(heat)["encoding"]["x"]["sort"]
+    scale = tiles["layer"][0]["encoding"]["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"]))["?"] == UNSCORED_COLOUR
+    assert dict(zip(scale["domain"], scale["range"]))["REM"] == STAGE_COLOURS["REM"]
+
+
+# --------------------------------------------------------------------------------------------
+# channel, temporal, trace
+# --------------------------------------------------------------------------------------------
+def test_channel_chart_names_channels_with_derivations_on_a_fixed_scale():
+    w = _softmax_rows(np.random.default_rng(2), 3, 3)
+    chart = charts.channel_chart(w, CHANNELS)
+    spec = chart_spec(chart)
+    text = json.dumps(spec)
+    for label in ("EEG1 (Fz-Cz)", "EEG2 (Cz-Oz)", "EEG3 (C4-M1)"):
+        assert label in text
+    cells, values = spec["layer"]
+    assert cells["encoding"]["color"]["scale"] == {"domain": [0.0, 1.0], "scheme": "yelloworangered"}
+    assert values["mark"]["type"] == "text" and values["encoding"]["text"]["format"] == ".2f"
+    frame = chart.data.set_index(["query_channel", "key_channel"])["weight"]
+    assert frame[("EEG2 (Cz-Oz)", "EEG3 (C4-M1)")] == pytest.approx(w[1, 2])
+
+
+def test_temporal_chart_axes_are_seconds_from_the_token_times():
+    w = _softmax_rows(np.random.default_rng(3), 20, 20)
+    spec = chart_spec(charts.temporal_chart(w, EDGES_S[:-1], EDGES_S[1:], cmap="magma"))
+    enc = spec["encoding"]
+    assert enc["x"]["title"] == "key time in epoch (s)" and enc["y"]["title"] == "query time in epoch (s)"
+    assert enc["x"]["scale"]["domain"] == [0.0, 30.0] and enc["y"]["scale"]["reverse"] is True
+    assert enc["x2"]["field"] == "key_end_s" and enc["color"]["scale"]["scheme"] == "magma"
+    rows = next(iter(spec["datasets"].values()))
+    cell = next(r for r in rows if r["query_token"] == 4 and r["key_token"] == 7)
+    assert (cell["key_start_s"], cell["key_end_s"], cell["query_start_s"]) == (10.5, 12.0, 6.0)
+    assert cell["weight"] == pytest.approx(w[4, 7])
+
+
+def test_trace_chart_shades_tokens_by_received_attention():
+    w = _softmax_rows(np.random.default_rng(4), 20, 20)
+    relevance = charts.received_attention(w)
+    assert relevance.sum() == pytest.approx(1.0)
+    signal = np.sin(np.arange(3840) / 128.0 * 2 * np.pi)  # (3840,)
+    chart = charts.trace_chart(signal, 128.0, relevance, EDGES_S[:-1], EDGES_S[1:],
+                               channel_name="EEG3", amplitude_unit="µV")
+    text = _spec_text(chart)
+    assert "EEG3 (C4-M1) (µV)" in text and "time in epoch (s)" in text
+    spec = chart_spec(chart)
+    shade, bounds, line = spec["vconcat"][0]["layer"]
+    assert bounds["mark"]["type"] == "rule" and bounds["encoding"]["x"]["field"] == "start_s"
+    assert shade["encoding"]["x2"]["field"] == "end_s"
+    tokens = _dataset_with(spec, "relevance")  # one row per token: shading, boundaries, strip
+    np.testing.assert_allclose([r["relevance"] for r in tokens], relevance)
+    np.testing.assert_allclose([r["start_s"] for r in tokens], EDGES_S[:-1])
+    trace = _dataset_with(spec, "amplitude")
+    assert len(trace) == 3840 and trace[-1]["time_s"] == pytest.approx(30 - 1 / 128)
+
+
+# --------------------------------------------------------------------------------------------
+# night views
+# --------------------------------------------------------------------------------------------
+def test_hypnogram_orders_stages_as_scorers_do_and_ticks_wrong_predictions():
+    conf = np.full(20, 0.8)
+    chart = charts.hypnogram_chart(TRUE, PRED, conf, epoch_seconds=30.0)
+    spec = chart_spec(chart)
+    scored_panel = spec["vconcat"][0]
+    y = scored_panel["layer"][1]["encoding"]["y"]
+    assert y["sort"] == ["W", "REM", "N1", "N2", "N3", "N4", "?"]
+    assert scored_panel["layer"][0]["mark"]["color"] == charts.REM_BAND_COLOUR  # REM row shaded
+    ticks = chart.vconcat[2].layer[1].data
+    assert ticks["epoch"].tolist() == [1, 5, 8, 13]
+    tiles = chart.vconcat[0].layer[1].data
+    assert tiles["end_h"].iloc[-1] == pytest.approx(20 * 30 / 3600)
+    assert "time since start (h)" in json.dumps(spec)
+
+
+def test_confusion_chart_rows_are_scored_stages():
+    matrix = np.array([[8, 2, 0], [1, 9, 0], [0, 0, 0]])
+    chart = charts.confusion_chart(matrix, ["W", "N1", "N2"])
+    cells = chart.data.set_index(["scored", "predicted"])
+    assert cells.loc[("W", "N1"), "count"] == 2 and cells.loc[("W", "N1"), "row_share"] == pytest.approx(0.2)
+    assert cells.loc[("N2", "N2"), "row_share"] == 0.0  # an empty row is no division by zero
+    assert "predicted stage" in _spec_text(chart)
+
+
+def test_dashboard_has_one_row_per_selected_epoch():
+    rng = np.random.default_rng(5)
+    chart = charts.dashboard_chart(
+        _softmax_rows(rng, 20, 20), _softmax_rows(rng, 20, 3, 3), _softmax_rows(rng, 20, 3, 20, 20),
+        TRUE, PRED, epochs=[1, 13], channel_names=CHANNELS, token_start_s=EDGES_S[:-1],
+        token_end_s=EDGES_S[1:])
+    assert len(chart.vconcat) == 3 and all(len(row.hconcat) == 4 for row in chart.vconcat[1:])
+    text = _spec_text(chart)
+    assert "epoch 1: W→N1 (wrong)" in text and "epoch 13: REM→N2 (wrong)" in text
+    assert "temporal · EEG2 (Cz-Oz)" in text
+    with pytest.raises(ConfigError, match="0-19"):
+        charts.dashboard_chart(np.eye(20), np.ones((20, 3, 3)), np.ones((20, 3, 20, 20)), TRUE, PRED,
+                               epochs=[20], channel_names=CHANNELS, token_start_s=EDGES_S[:-1],
+                               token_end_s=EDGES_S[1:])
+
+
+# --------------------------------------------------------------------------------------------
+# colour maps, limits, purity, errors
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name, scheme", [("viridis", "viridis"), ("plasma", "plasma"),
+                                          ("YlOrRd", "yelloworangered"), ("ylorrd", "yelloworangered"),
+                                          ("yelloworangered", "yelloworangered")])
+def test_matplotlib_colour_maps_map_to_vega_schemes(name, scheme):
+    assert charts.colour_scale(name).to_dict()["scheme"] == scheme
+
+
+def test_unknown_colour_map_lists_the_valid_ones():
+    with pytest.raises(ReportError, match="viridis, plasma.*YlOrRd"):
+        charts.temporal_chart(np.eye(20), EDGES_S[:-1], EDGES_S[1:], cmap="jet")
+
+
+def test_dense_heatmap_passes_altairs_row_limit():
+    n = 90  # 8,100 cells, above Altair's 5,000-row default
+    chart = charts.inter_epoch_chart(np.full((n, n), 1 / n), np.zeros(n, int), np.zeros(n, int))
+    with pytest.raises(alt.MaxRowsError):
+        chart.to_dict()
+    rows = next(iter(chart_spec(chart)["datasets"].values()))
+    assert len(rows) == n * n
+    with pytest.raises(alt.MaxRowsError):
+        chart.to_dict()
+
+
+def test_charts_change_neither_their_inputs_nor_altair_settings():
+    rng = np.random.default_rng(6)
+    ew, cw, tw = _read_only(_softmax_rows(rng, 20, 20), _softmax_rows(rng, 20, 3, 3),
+                            _softmax_rows(rng, 20, 3, 20, 20))
+    true, pred, start, end = _read_only(TRUE, PRED, EDGES_S[:-1], EDGES_S[1:])
+    before = [a.copy() for a in (ew, cw, tw, true, pred)]
+    transformer, theme = alt.data_transformers.active, alt.theme.active
+    charts.dashboard_chart(ew, cw, tw, true, pred, epochs=[0, 5], channel_names=CHANNELS,
+                           token_start_s=start, token_end_s=end)
+    charts.hypnogram_chart(true, pred, np.full(20, 0.5))
+    for a, b in zip((ew, cw, tw, true, pred), before):
+        np.testing.assert_array_equal(a, b)
+    assert (alt.data_transformers.active, alt.theme.active) == (transformer, theme)
+
+
+def test_shape_mistakes_are_clear_errors():
+    with pytest.raises(ConfigError, match="pred_labels has 3 entries but weights has 20"):
+        charts.inter_epoch_chart(np.eye(20), TRUE, [0, 1, 2])
+    with pytest.raises(ConfigError, match="2 channel names"):
+        charts.channel_chart(np.eye(3), ["EEG1", "EEG2"])
+    with pytest.raises(ConfigError, match="square"):
+        charts.temporal_chart(np.ones((20, 19)), EDGES_S[:-1], EDGES_S[1:])
+    with pytest.raises(ConfigError, match="NaN"):
+        charts.channel_chart(np.full((3, 3), np.nan), CHANNELS)
+
+
+def test_stage_names_default_to_the_seed_six():
+    assert charts.hypnogram_order(CLASS_NAMES_6) == ["W", "REM", "N1", "N2", "N3", "N4"]
+    assert charts.epoch_labels([5], [0], CLASS_NAMES_6) == ["0 REM→W"]

@@ -1,0 +1,302 @@
+"""The seed's attention files, its command line, its Python API, and the choice of epochs to show."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from mesa_report import charts
+from mesa_report.cli import build_parser, main
+from mesa_report.errors import ConfigError, ReportError
+from mesa_report.model import MesaTransformer, ModelConfig
+from mesa_report.render import render_chart
+from mesa_report.selection import (
+    informative_epochs,
+    rank_epochs,
+    rank_samples,
+    stage_transitions,
+    wrong_predictions,
+)
+from mesa_report.visualize import (
+    choose_epochs,
+    sample_attention,
+    sample_charts,
+    visualize_sample_attention,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+SEED_README = REPO.parent / "shared" / "seed" / "attention_visualization_README.md"
+CHANNELS = ["EEG1", "EEG2", "EEG3"]
+EPOCH_SAMPLES = 3840
+TINY = dict(d_model=32, dim_feedforward=64, cnn_channels=(8, 16), classifier_hidden=32)  # seed heads 8/4/8
+
+
+def _seed_file_names(idx: int, epochs: list[int], n_channels: int, suffix: str = "png") -> set[str]:
+    names = {f"attention_dashboard_sample_{idx}", f"epoch_attention_sample_{idx}",
+             f"inter_epoch_attention_sample_{idx}",
+             f"temporal_attention_first_{len(epochs)}_epochs_sample_{idx}",
+             f"channel_attention_first_{len(epochs)}_epochs_sample_{idx}"}
+    for e in epochs:
+        names.add(f"channel_attention_sample_{idx}_epoch_{e}")
+        names |= {f"temporal_attention_sample_{idx}_epoch_{e}_ch_{c}" for c in range(n_channels)}
+    return {f"{n}.{suffix}" for n in names}
+
+
+def _svg_size(svg: bytes) -> tuple[int, int]:
+    head = svg[:400].decode()
+    return (int(float(re.search(r'width="([\d.]+)"', head).group(1))),
+            int(float(re.search(r'height="([\d.]+)"', head).group(1))))
+
+
+@pytest.fixture(scope="module")
+def model() -> MesaTransformer:
+    torch.manual_seed(0)
+    return MesaTransformer(ModelConfig(**TINY)).eval()
+
+
+@pytest.fixture(scope="module")
+def batch() -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(1)
+    features = torch.randn(2, 20, 3, EPOCH_SAMPLES, generator=gen)  # (B, S, C, T)
+    labels = torch.randint(0, 6, (2, 20), generator=gen)  # (B, S)
+    labels[1, 7] = -1
+    return features, labels
+
+
+def _write_seed_store(folder: Path, csv_path: Path, n_epochs: int = 23) -> None:
+    """A store exactly as the seed's users hold it: bare torch.save'd (4, T) tensors and a CSV."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    stages = "".join(str(s) for s in rng.integers(0, 6, n_epochs))
+    for mesaid in (1, 2):
+        signal = torch.from_numpy(rng.normal(size=(4, n_epochs * EPOCH_SAMPLES)).astype(np.float32))
+        torch.save(signal, folder / f"mesa-sleep-{mesaid:04d}_preprocessed.pt")
+    pd.DataFrame({"mesaid": [1, 2], "sleep_stages": [stages, stages]}).to_csv(csv_path, index=False)
+
+
+def _write_seed_checkpoint(path: Path, model: MesaTransformer) -> None:
+    """A checkpoint as the seed's training wrote it: no config, only weights and bookkeeping."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"epoch": 3, "model_state_dict": model.state_dict(), "best_val_acc": 0.5,
+                "class_names": ["W", "N1", "N2", "N3", "N4", "REM"]}, path)
+
+
+# --------------------------------------------------------------------------------------------
+# The file set
+# --------------------------------------------------------------------------------------------
+def test_seed_files_are_written_with_their_names_sizes_and_content(model, batch, tmp_path):
+    features, labels = batch
+    paths = visualize_sample_attention(model, features, labels, CHANNELS, tmp_path, sample_idx=1,
+                                       seq_len=20, epochs=[7, 2])
+    assert paths[0].name == "attention_dashboard_sample_1.png"
+    assert {p.name for p in tmp_path.iterdir()} == _seed_file_names(1, [2, 7], 3)
+    att = sample_attention(model, features, labels, 1)
+    expected = sample_charts(att, 1, [2, 7])
+    for stem in ("attention_dashboard_sample_1", "epoch_attention_sample_1",
+                 "channel_attention_sample_1_epoch_7", "temporal_attention_sample_1_epoch_2_ch_2"):
+        image = Image.open(tmp_path / f"{stem}.png").convert("RGB")
+        width, height = _svg_size(render_chart(expected[stem], "svg"))
+        assert image.size == (2 * width, 2 * height)  # drawn at twice the chart's size
+        pixels = np.asarray(image).reshape(-1, 3)  # (H·W, 3)
+        assert len(np.unique(pixels, axis=0)) > 50 and pixels.std() > 20  # not blank
+    dashboard = Image.open(tmp_path / "attention_dashboard_sample_1.png").size
+    assert dashboard[0] > 1500 and dashboard[1] > 1500
+
+
+def test_views_hold_the_models_weights_for_that_sample(model, batch):
+    features, labels = batch
+    att = sample_attention(model, features, labels, 1, layer=0, head=3)
+    with torch.no_grad():
+        out = model(features[1:2], return_attention=True)
+    np.testing.assert_allclose(att.epoch, out.attention.epoch[0, 0, 3].numpy(), atol=1e-6)
+    np.testing.assert_allclose(att.channel[5], out.attention.channel[0, 5, 3].numpy(), atol=1e-6)
+    np.testing.assert_allclose(att.temporal[5, 2], out.attention.temporal[0, 5, 2, 0, 3].numpy(), atol=1e-6)
+    assert att.true_labels[7] == -1 and att.heads == "head 3"
+    chart = sample_charts(att, 1, [5])["epoch_attention_sample_1"].vconcat[0]
+    grid = chart.data.pivot(index="query_epoch", columns="key_epoch", values="weight").to_numpy()
+    np.testing.assert_allclose(grid, out.attention.epoch[0, 0, 3].numpy(), atol=1e-6)
+    mean = sample_attention(model, features[1], labels[1])  # one sample without its batch axis
+    np.testing.assert_allclose(mean.epoch, out.attention.epoch[0, -1].mean(0).numpy(), atol=1e-6)
+
+
+def test_default_epochs_are_the_informative_ones(model, batch):
+    features, labels = batch
+    att = sample_attention(model, features, labels, 0)
+    chosen = choose_epochs(att, num_epochs_to_plot=5)
+    wrong = np.flatnonzero(wrong_predictions(att.true_labels, att.pred_labels))
+    assert len(chosen) == 5 and chosen == sorted(chosen)
+    if len(wrong) >= 5:
+        assert set(chosen) <= set(wrong)
+    else:
+        assert set(wrong) <= set(chosen)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(channel_names=["EEG1", "EEG2"]), ConfigError, "2 channel names"),
+    (dict(epochs=[20]), ConfigError, "0-19"),
+    (dict(cmap="jet"), ReportError, "viridis, plasma"),
+    (dict(layer=2), ConfigError, "layer=2"),
+    (dict(head=4), ConfigError, "head=4.*channel 4"),
+    (dict(seq_len=30), ConfigError, "seq_len=30"),
+    (dict(fmt="gif"), ReportError, "png"),
+    (dict(sample_idx=5), ConfigError, "sample_idx=5"),
+])
+def test_bad_input_is_a_clear_error_and_writes_nothing(model, batch, tmp_path, kwargs, error, message):
+    features, labels = batch
+    args = dict(channel_names=CHANNELS, output_dir=tmp_path / "out", fmt="svg") | kwargs
+    with pytest.raises(error, match=message):
+        visualize_sample_attention(model, features, labels, **args)
+    out = tmp_path / "out"
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_unwritable_output_folder(model, batch, tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(ReportError, match="taken.*--output_dir"):
+        visualize_sample_attention(model, *batch, CHANNELS, blocker / "out", fmt="svg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+# --------------------------------------------------------------------------------------------
+# Command line and Python API on the seed's files
+# --------------------------------------------------------------------------------------------
+def test_cli_reads_the_seeds_store_and_checkpoint(model, tmp_path, capsys):
+    store, out = tmp_path / "mesa", tmp_path / "viz"
+    _write_seed_store(store, store / "mesa_final.csv")
+    _write_seed_checkpoint(tmp_path / "best_model.pth", model)
+    rc = main(["visualize", "--checkpoint_path", str(tmp_path / "best_model.pth"),
+               "--preprocessed-dir", str(store), "--csv_path", str(store / "mesa_final.csv"),
+               "--output_dir", str(out), "--num_samples", "2", "--channel_names", *CHANNELS,
+               "--seq_len", "20", "--num_channels", "3", "--time_steps", "3840", "--num_classes", "6",
+               "--epochs", "4", "--format", "svg", "--cmap", "magma", "--layer", "0", "--quiet"])
+    assert rc == 0
+    assert {p.name for p in out.iterdir()} == (_seed_file_names(0, [4], 3, "svg")
+                                               | _seed_file_names(1, [4], 3, "svg"))
+    assert "wrote 18 files for 2 samples" in capsys.readouterr().out
+
+
+def test_cli_errors_are_one_line(model, tmp_path, capsys):
+    store = tmp_path / "mesa"
+    _write_seed_store(store, store / "mesa_final.csv")
+    _write_seed_checkpoint(tmp_path / "best_model.pth", model)
+    rc = main(["visualize", "--checkpoint_path", str(tmp_path / "best_model.pth"), "--preprocessed_dir",
+               str(store), "--output_dir", str(tmp_path / "viz"), "--channel_names", "A", "B", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "2 channel names (A B)" in err and "--channel_names EEG1 EEG2 EEG3" in err
+    rc = main(["visualize", "--checkpoint_path", str(tmp_path / "best_model.pth"), "--preprocessed_dir",
+               str(store), "--seq_len", "30", "--quiet"])
+    assert rc == 2 and "seq_len" in capsys.readouterr().err
+
+
+def test_cli_takes_the_seeds_spelling_and_hyphenated_aliases():
+    parser = build_parser({"visualize": "x"})
+    seed = parser.parse_args(["visualize", "--output_dir", "a", "--num_samples", "3", "--device", "cuda",
+                              "--num_epochs_to_plot", "2", "--channel_names", "EEG1", "EEG2", "EEG3"])
+    alias = parser.parse_args(["visualize", "--output-dir", "a", "--num-samples", "3",
+                               "--num-epochs-to-plot", "2", "--channel-names", "EEG1", "EEG2", "EEG3"])
+    for name in ("output_dir", "num_samples", "num_epochs_to_plot", "channel_names"):
+        assert getattr(seed, name) == getattr(alias, name)
+    defaults = parser.parse_args(["visualize"])
+    assert (defaults.output_dir.name, defaults.num_samples, defaults.num_epochs_to_plot) == (
+        "attention_visualizations", 5, 5)
+
+
+def _programmatic_example() -> str:
+    readme = REPO / "README.md"
+    sources = [readme.read_text(encoding="utf-8")] if readme.is_file() else []
+    if SEED_README.is_file():
+        seed = SEED_README.read_text(encoding="utf-8")
+        sources.append(seed.replace("code.visualize_attention_heatmaps", "mesa_report")
+                       .replace("code.mesa_dataloader", "mesa_report"))
+    for text in sources:
+        for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
+            if "visualize_sample_attention(" in block and "create_mesa_dataloader(" in block:
+                return block
+    pytest.skip("neither README.md nor the seed document holds the programmatic example")
+
+
+@pytest.mark.skipif(os.name == "nt", reason=r"C:\mesa is an absolute path on Windows")
+def test_the_readmes_programmatic_example_runs_as_printed(model, tmp_path, monkeypatch):
+    code = _programmatic_example()
+    assert "from mesa_report" in code and "code." not in code
+    monkeypatch.chdir(tmp_path)
+    _write_seed_store(tmp_path / r"C:\mesa", tmp_path / "mesa_final.csv")
+    _write_seed_checkpoint(tmp_path / "checkpoints_mesa" / "best_model.pth", model)
+    cuda_fallback = pytest.warns(RuntimeWarning, match="CUDA")
+    with cuda_fallback if not torch.cuda.is_available() else contextlib.nullcontext():
+        exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
+    written = {p.name for p in (tmp_path / "attention_visualizations").iterdir()}
+    assert {"attention_dashboard_sample_0.png", "epoch_attention_sample_0.png"} <= written
+    assert any(n.startswith("channel_attention_sample_0_epoch_") for n in written)
+    assert any(re.fullmatch(r"temporal_attention_sample_0_epoch_\d+_ch_\d\.png", n) for n in written)
+
+
+@pytest.mark.slow
+def test_demo_run_writes_the_seeds_files(tmp_path):
+    from mesa_report import demo
+
+    checkpoint = getattr(demo, "DEMO_CHECKPOINT", None)
+    if checkpoint is None or not Path(checkpoint).is_file():
+        pytest.skip("the demo checkpoint is not built yet")
+    rc = main(["visualize", "--output_dir", str(tmp_path), "--num_samples", "1", "--num_epochs_to_plot", "2",
+               "--quiet"])
+    assert rc == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert len(names) == len(_seed_file_names(0, [0, 1], 3))
+    for name in ("attention_dashboard_sample_0.png", "epoch_attention_sample_0.png"):
+        image = Image.open(tmp_path / name).convert("L")
+        assert min(image.size) > 800 and np.asarray(image).std() > 20
+    assert any(re.fullmatch(r"channel_attention_sample_0_epoch_\d+\.png", n) for n in names)
+    assert any(re.fullmatch(r"temporal_attention_sample_0_epoch_\d+_ch_\d\.png", n) for n in names)
+
+
+# --------------------------------------------------------------------------------------------
+# Which epochs and samples to show (mesa_report.selection)
+# --------------------------------------------------------------------------------------------
+def test_wrong_predictions_ignore_unscored_epochs():
+    assert wrong_predictions([0, 1, -1, 5], [0, 2, 3, 5]).tolist() == [False, True, False, False]
+
+
+def test_stage_transitions_mark_both_sides_and_skip_unscored():
+    assert stage_transitions([0, 0, 1, 1, -1, 1, 2]).tolist() == [False, True, True, False, False, True, True]
+    both = stage_transitions([[0, 1], [2, 2]])  # a batch: along the last axis
+    assert both.tolist() == [[True, True], [False, False]]
+
+
+def test_rank_epochs_puts_errors_then_transitions_then_doubt():
+    true = np.array([2, 2, 2, 3, 3, 3, 3, 3])
+    pred = np.array([2, 2, 2, 3, 3, 3, 1, 3])
+    unsure = np.array([0.9, 0.1, 0.2, 0.3, 0.8, 0.4, 0.05, 0.6])
+    order = rank_epochs(true, pred, unsure)
+    assert order[0] == 6  # the only error, though the surest
+    assert set(order[1:3]) == {2, 3} and order[1] == 3  # the transition, the less sure first
+    assert order[3:].tolist() == [0, 4, 7, 5, 1]
+    assert sorted(order.tolist()) == list(range(8))
+    assert informative_epochs(true, pred, unsure, 3) == [2, 3, 6]
+
+
+def test_rank_samples_prefers_errors_then_transitions():
+    true = np.array([[0, 0, 0], [0, 1, 1], [2, 2, 2], [0, 0, 0]])
+    pred = np.array([[0, 0, 0], [0, 1, 1], [2, 1, 2], [0, 0, 0]])
+    unsure = np.array([[0.1] * 3, [0.1] * 3, [0.1] * 3, [0.9] * 3])
+    assert rank_samples(true, pred, unsure).tolist() == [2, 1, 3, 0]
+
+
+def test_selection_rejects_mismatched_shapes():
+    with pytest.raises(ConfigError):
+        rank_epochs([0, 1], [0, 1, 2], [0.1, 0.2])
+    with pytest.raises(ConfigError):
+        informative_epochs([0], [0], [0.1], 0)
+
+
+def test_colour_schemes_offered_to_every_view():
+    assert {"viridis", "plasma", "YlOrRd"} <= set(charts.COLOUR_SCHEMES)
