@@ -154,8 +154,19 @@ def session_request(state: MutableMapping, params: Mapping[str, str | Sequence[s
     if not state.get(URL_READ_KEY):
         state[URL_READ_KEY] = True
         return parse_view_query(params)
+    return state_request(state), []
+
+
+def state_request(state: Mapping) -> ViewRequest:
+    """The view the session's widgets hold.
+
+    Examples
+    --------
+    >>> state_request({"sample": 2, "channel": "EEG3"})
+    ViewRequest(subject=None, sample=2, epoch=None, channel='EEG3')
+    """
     return ViewRequest(subject=state.get(SUBJECT_KEY), sample=state.get(SAMPLE_KEY),
-                       epoch=state.get(EPOCH_KEY), channel=state.get(CHANNEL_KEY)), []
+                       epoch=state.get(EPOCH_KEY), channel=state.get(CHANNEL_KEY))
 
 
 def view_query(view: View) -> dict[str, str]:

@@ -22,17 +22,19 @@ from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import altair as alt
 import numpy as np
 import streamlit as st
 import torch
 
 from . import app_state, charts, demo, inference
-from .checkpoint import load_model, save_checkpoint
-from .errors import CheckpointError, DataError
+from .checkpoint import checkpoint_summary, load_model, save_checkpoint
+from .errors import CheckpointError, DataError, MesaReportError
 from .inference import NightInference
 from .metrics import NightMetrics, night_metrics
 from .model import MesaTransformer, ModelConfig
-from .render import render_chart
+from .render import chart_spec, render_chart
+from .report import render_report_html, render_report_pdf
 from .store import INDEX_NAME, Night, NightStore, night_filename, record_id
 from .visualize import SampleAttention
 
@@ -158,6 +160,20 @@ def demo_sources() -> Sources:
     """
     n_nights, hours = demo_size()
     return _demo_sources(str(demo.default_cache_dir()), n_nights, hours)
+
+
+def sources_caption(sources: Sources) -> str:
+    """What is open, in two Markdown lines.
+
+    Examples
+    --------
+    >>> print(sources_caption(Sources(Path("m.pth"), Path("store"), Path("store/i.csv"), False)))
+    **Your files** · checkpoint `m.pth`
+    folder `store` · index `i.csv`
+    """
+    kind = "Demo cohort" if sources.is_demo else "Your files"
+    return (f"**{kind}** · checkpoint `{sources.checkpoint.name}`  \n"
+            f"folder `{sources.preprocessed_dir}` · index `{sources.csv_path.name}`")
 
 
 def clean_path(text: str) -> Path | None:
@@ -314,12 +330,12 @@ def user_sources(checkpoint_text: str, folder_text: str, csv_text: str,
     """
     checkpoint = clean_path(checkpoint_text) or (current.checkpoint if current else None)
     folder, csv_path = clean_path(folder_text), clean_path(csv_text)
+    if folder is None and csv_path is not None:
+        raise DataError("an index CSV was given without its preprocessed folder; fill in the "
+                        "folder too (or clear the CSV field)")
     if checkpoint is None:
         raise CheckpointError("no checkpoint is open yet; give the path of a .pth file written by training")
     if folder is None:
-        if csv_path is not None:
-            raise DataError("an index CSV was given without its preprocessed folder; fill in the "
-                            "folder too (or clear the CSV field)")
         if current is None:
             raise DataError("no preprocessed folder is open yet; give the folder that holds the "
                             "mesa-sleep-NNNN_preprocessed.pt files")
@@ -333,6 +349,33 @@ def user_sources(checkpoint_text: str, folder_text: str, csv_text: str,
         return current
     return Sources(checkpoint=checkpoint, preprocessed_dir=store.root, csv_path=store.csv_path,
                    is_demo=False)
+
+
+SOURCES_KEY = "sources"
+"""Session key of the open :class:`Sources` (None when even the demo could not be prepared)."""
+
+OPEN_ERROR_KEY = "open_error"
+"""Session key of the message of a failed attempt to open the user's files."""
+
+PATH_KEYS = ("checkpoint_text", "folder_text", "csv_text")
+"""Session keys of the sidebar's path fields."""
+
+
+def on_open(state: MutableMapping) -> None:
+    """The sidebar's Open button: open the typed paths, or keep what is open and say why not."""
+    try:
+        state[SOURCES_KEY] = user_sources(*(state.get(key, "") for key in PATH_KEYS),
+                                          state.get(SOURCES_KEY))
+    except MesaReportError as exc:
+        state[OPEN_ERROR_KEY] = str(exc)
+        return
+    app_state.on_sources_changed(state)
+
+
+def back_to_demo(state: MutableMapping) -> None:
+    """Button callback: drop the user's sources; the next run opens the demo again."""
+    state.pop(SOURCES_KEY, None)
+    app_state.on_sources_changed(state)
 
 
 # --------------------------------------------------------------------------------------------
@@ -461,15 +504,62 @@ def epoch_signal(night: Night, epoch: int, channel: int) -> np.ndarray:
     return night.epochs(epoch, epoch + 1, channels=channel + 1)[0, channel]  # (T,)
 
 
-def picked_epoch(selection: dict | None) -> int | None:
-    """The night epoch clicked in the inter-epoch chart, from ``st.altair_chart``'s selection.
+@st.cache_data(show_spinner=False, max_entries=32)
+def night_chart_specs(labels: np.ndarray, pred: np.ndarray, confidence: np.ndarray,
+                      class_names: tuple[str, ...], epoch_seconds: float, title: str) -> dict[str, dict]:
+    """Vega-Lite specs of the night's hypnogram and confusion matrix, built once per night.
+
+    Returns ``{"hypnogram": spec, "confusion": spec}``; ``confusion`` is absent when no epoch
+    is scored. The figures are :func:`night_figures`'.
 
     Examples
     --------
-    >>> picked_epoch({"epoch": [{"query_epoch": 42}]}), picked_epoch({"epoch": {}})
+    >>> specs = night_chart_specs(np.array([0, 2]), np.array([0, 1]), np.array([.9, .6]),
+    ...                           ("W", "N1", "N2"), 30.0, "night")
+    >>> sorted(specs)
+    ['confusion', 'hypnogram']
+    """
+    specs = {"hypnogram": chart_spec(charts.hypnogram_chart(
+        labels, pred, confidence, class_names=class_names, epoch_seconds=epoch_seconds, title=title))}
+    figures = night_figures(labels, pred, class_names, epoch_seconds)
+    if figures.stages is not None:
+        specs["confusion"] = chart_spec(charts.confusion_chart(figures.stages.confusion, class_names))
+    return specs
+
+
+NATURAL_SIZE = {"type": "pad", "contains": "padding"}
+"""Vega autosize that keeps a chart's own width and height for its plot area."""
+
+
+def draw_spec(where, spec: dict, **options):
+    """Show a Vega-Lite spec at its own size and in its own colours (see :func:`draw`)."""
+    return where.vega_lite_chart({**spec, "autosize": NATURAL_SIZE}, width="content", theme=None, **options)
+
+
+def draw(where, chart: alt.TopLevelMixin, **options):
+    """Show a chart at its own size and in its own colours, as in the PNG files and reports.
+
+    Streamlit would otherwise squeeze axes and legends into the chart's width and apply its
+    theme. ``options`` go to ``altair_chart`` (``key``, ``on_select`` ...); its return value is
+    returned.
+
+    Examples
+    --------
+    >>> event = draw(st, charts.confusion_chart([[1, 0], [0, 1]], ["W", "N1"]))  # doctest: +SKIP
+    """
+    sized = chart.properties(autosize=alt.AutoSizeParams(**NATURAL_SIZE))
+    return where.altair_chart(sized, width="content", theme=None, **options)
+
+
+def picked_epoch(event: dict | None) -> int | None:
+    """The night epoch clicked in the inter-epoch chart, from ``st.altair_chart``'s event.
+
+    Examples
+    --------
+    >>> picked_epoch({"selection": {"epoch": [{"query_epoch": 42}]}}), picked_epoch({"selection": {}})
     (42, None)
     """
-    points = (selection or {}).get(charts.EPOCH_SELECTION) or []
+    points = ((event or {}).get("selection") or {}).get(charts.EPOCH_SELECTION) or []
     if not isinstance(points, Sequence) or not points or not isinstance(points[0], dict):
         return None
     value = points[0].get(charts.EPOCH_FIELD)
@@ -499,6 +589,23 @@ def default_epoch(result: NightInference, sample: int) -> int:
     labels = result.labels[first:first + result.seq_len]  # (S,)
     uncertainty = -(probs * np.log(probs + 1e-8)).sum(axis=1)  # (S,)
     return app_state.default_epoch(labels, probs.argmax(axis=1), uncertainty, first)
+
+
+def settle_view(state: MutableMapping, request: app_state.ViewRequest, result: NightInference,
+                subject: int) -> tuple[app_state.View, list[str]]:
+    """Resolve the requested view for this night and store it in the session's widget keys.
+
+    Returns the view and why any requested value was not used (see
+    :func:`mesa_report.app_state.resolve_view`).
+    """
+    view, problems = app_state.resolve_view(
+        request, subject=subject, n_samples=result.n_samples, sample_starts=result.sample_starts,
+        seq_len=result.seq_len, channel_names=result.channel_names,
+        fallback_epoch=lambda sample: default_epoch(result, sample))
+    state[app_state.SAMPLE_KEY] = view.sample
+    state[app_state.EPOCH_KEY] = view.epoch
+    state[app_state.CHANNEL_KEY] = view.channel
+    return view, problems
 
 
 def epoch_label(att: SampleAttention, first_epoch: int, epoch: int) -> str:
@@ -532,7 +639,31 @@ def sample_caption(result: NightInference, sample: int, att: SampleAttention) ->
             f"{wrong} wrong · {unscored} unscored")
 
 
-def back_to_demo(state: MutableMapping) -> None:
-    """Button callback: drop the user's sources; the next run opens the demo again."""
-    state.pop("sources", None)
-    app_state.on_sources_changed(state)
+def view_stem(view: app_state.View) -> str:
+    """File name stem of a downloaded view.
+
+    Examples
+    --------
+    >>> view_stem(app_state.View(subject=3, sample=2, epoch=45, channel="EEG2"))
+    'mesa-sleep-0003_sample_2_epoch_45_EEG2'
+    """
+    channel = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in view.channel)
+    return f"{record_id(view.subject)}_sample_{view.sample}_epoch_{view.epoch}_{channel}"
+
+
+REPORT_FORMATS = {"html": ("HTML report", "text/html"), "pdf": ("PDF report", "application/pdf")}
+"""Report downloads: format -> (button label, MIME type)."""
+
+
+def report_bytes(fmt: str, result: NightInference, night: Night, checkpoint: Path) -> bytes:
+    """The night's report, as the report module writes it (called when its button is clicked).
+
+    Examples
+    --------
+    >>> report_bytes("pdf", result, night, Path("model.pth"))[:5]  # doctest: +SKIP
+    b'%PDF-'
+    """
+    summary = checkpoint_summary(checkpoint)
+    if fmt == "html":
+        return render_report_html(result, night=night, checkpoint=summary).encode("utf-8")
+    return render_report_pdf(result, night=night, checkpoint=summary)

@@ -859,7 +859,7 @@ def dashboard_chart(epoch_weights, channel_weights, temporal_weights, true_label
                   .properties(width=DASHBOARD_EPOCH_PX, height=DASHBOARD_EPOCH_PX)]
     for e in chosen:
         truth, guess = stage_name(true[e], class_names), stage_name(pred[e], class_names)
-        verdict = "wrong" if true[e] >= 0 and true[e] != pred[e] else "correct" if true[e] >= 0 else "unscored"
+        verdict = "unscored" if true[e] < 0 else "wrong" if true[e] != pred[e] else "correct"
         heading = f"epoch {first_epoch + e}: {truth}→{guess} ({verdict})"
         panels = [channel_chart(channel_w[e], channel_names, cmap=channel_cmap, title=heading,
                                 subtitle="channel attention")
@@ -867,10 +867,10 @@ def dashboard_chart(epoch_weights, channel_weights, temporal_weights, true_label
         for c in range(n_channels):
             panels.append(
                 temporal_chart(temporal_w[e, c], token_start_s, token_end_s, cmap=temporal_cmap,
-                               title=" ", subtitle=f"temporal · {channel_label(str(channel_names[c]))}")
+                               title=channel_label(str(channel_names[c])), subtitle="temporal attention")
                 .properties(width=DASHBOARD_PANEL_PX, height=DASHBOARD_PANEL_PX)
             )
         rows.append(alt.hconcat(*panels, spacing=24).resolve_scale(color="independent"))
     return alt.vconcat(*rows, spacing=28).resolve_scale(color="independent").properties(
         title=_title(title or "attention dashboard",
-                     f"{n_epochs} epochs · {len(chosen)} epochs in detail"))
+                     f"{n_epochs} epochs · {len(chosen)} in detail"))

@@ -17,6 +17,7 @@ For each night ``mesa-sleep-NNNN.edf`` (with ``mesa-sleep-NNNN-nsrr.xml`` or
 from __future__ import annotations
 
 import concurrent.futures
+import math
 import multiprocessing
 import warnings
 from collections.abc import Iterator, Sequence
@@ -30,7 +31,7 @@ import numpy as np
 from scipy import signal as sps
 from tqdm import tqdm
 
-from .annotations import read_stages
+from .annotations import fit_labels, read_stages
 from .errors import ConfigError, DataError, IngestError, MesaReportError
 from .stages import UNSCORED
 from .store import (DEFAULT_CHANNEL_NAMES, EPOCH_SAMPLES, EPOCH_SECONDS, INDEX_NAME,
@@ -69,7 +70,7 @@ class PreprocessSummary:
     Attributes
     ----------
     written : list of int
-        Nights (made again) in this run.
+        Nights made in this run.
     skipped : list of int
         Nights already up to date.
     failed : list of (str, str)
@@ -185,6 +186,8 @@ def read_edf_channels(edf_path: str | Path, channels: Sequence[str]
                           "export it again")
     labels = list(edf.labels)
     picked = [edf.signals[_find_label(path, labels, name)] for name in channels]
+    if edf.num_data_records < 1:
+        raise IngestError(f"{path} holds no data records; download or export it again")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         data = [np.asarray(sig.data, dtype=np.float32) for sig in picked]  # one f64 at a time
@@ -204,11 +207,10 @@ def _resample_ratio(sfreq_hz: float) -> Fraction:
     return ratio
 
 
-def condition(data: Sequence[np.ndarray], rates_hz: Sequence[float]
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Resample to 128 Hz, band-pass, robustly scale and clip channels recorded at any rates.
+def resample_to_store(data: Sequence[np.ndarray], rates_hz: Sequence[float]) -> np.ndarray:
+    """Resample channels recorded at any rates to 128 Hz with a polyphase filter.
 
-    Channels of one rate are resampled together and all are filtered in one call.
+    Channels of one rate are resampled together.
 
     Parameters
     ----------
@@ -219,42 +221,71 @@ def condition(data: Sequence[np.ndarray], rates_hz: Sequence[float]
 
     Returns
     -------
-    scaled : numpy.ndarray, shape (channels, T), float32
+    numpy.ndarray, shape (channels, T), float32
         At 128 Hz, cut to the shortest channel.
-    medians, iqrs : numpy.ndarray, shape (channels,)
-        Per-channel median and inter-quartile range of the filtered signal (input units); an
-        IQR of 0 (a flat channel) is reported as 0 and the channel only centred.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> scaled, med, iqr = condition([rng.normal(size=256 * 60), rng.normal(size=32 * 60)],
-    ...                              [256.0, 32.0])
-    >>> scaled.shape, scaled.dtype
-    ((2, 7680), dtype('float32'))
+    >>> resample_to_store([rng.normal(size=256 * 60), rng.normal(size=32 * 60)],
+    ...                   [256.0, 32.0]).shape
+    (2, 7680)
     """
-    resampled: list[np.ndarray | None] = [None] * len(data)
+    groups = {}  # rate -> (channel indices, common input length, resampling ratio)
     for rate in sorted(set(rates_hz)):
         members = [k for k, r in enumerate(rates_hz) if r == rate]
-        length = min(len(data[k]) for k in members)
-        block = np.stack([data[k][:length] for k in members])  # (k, n) float32
-        ratio = _resample_ratio(rate)
+        groups[rate] = (members, min(len(data[k]) for k in members), _resample_ratio(rate))
+    n_samples = min(math.ceil(length * ratio) for _, length, ratio in groups.values())
+    resampled = np.empty((len(data), n_samples), dtype=np.float32)  # (C, T) at 128 Hz
+    for members, length, ratio in groups.values():
+        block = np.stack([data[k][:length] for k in members]).astype(np.float32)  # (k, n)
         if ratio != 1:
             block = sps.resample_poly(block, ratio.numerator, ratio.denominator, axis=-1)
-        for row, k in zip(block, members):
-            resampled[k] = row
-    n_samples = min(len(row) for row in resampled)
-    stacked = np.stack([row[:n_samples] for row in resampled])  # (C, T) at 128 Hz
+        resampled[members] = block[:, :n_samples]
+    return resampled
+
+
+def bandpass_and_scale(signal: np.ndarray, flat: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Band-pass 0.3-35 Hz (zero phase), centre on the median, divide by the IQR, clip.
+
+    Parameters
+    ----------
+    signal : numpy.ndarray, shape (channels, T)
+        At 128 Hz.
+    flat : numpy.ndarray of bool, shape (channels,), optional
+        Channels that were constant as recorded (resampling adds a ripple, so this is decided
+        on the raw data). They, and any channel whose filtered quartiles coincide, are stored
+        as zeros.
+
+    Returns
+    -------
+    scaled : numpy.ndarray, shape (channels, T), float32
+    medians, iqrs : numpy.ndarray, shape (channels,)
+        Per-channel median and inter-quartile range of the filtered signal (input units); 0 for
+        a flat channel.
+
+    Examples
+    --------
+    >>> noise = np.random.default_rng(0).normal(5.0, 2.0, size=(2, 128 * 600))
+    >>> scaled, medians, iqrs = bandpass_and_scale(noise)
+    >>> bool(abs(np.median(scaled)) < 0.05), bool(np.abs(scaled).max() <= 20)
+    (True, True)
+    """
+    signal = np.asarray(signal, dtype=np.float32)
+    flat = np.zeros(len(signal), dtype=bool) if flat is None else np.asarray(flat, dtype=bool)
     sos = sps.butter(FILTER_ORDER, BANDPASS_HZ, btype="bandpass", fs=SFREQ_HZ, output="sos")
     # float32 throughout: the store keeps float32, and the error is ~1e-4 of the signal's spread.
-    filtered = sps.sosfiltfilt(sos.astype(np.float32), stacked, axis=-1)  # (C, T) float32
+    filtered = sps.sosfiltfilt(sos.astype(np.float32), signal, axis=-1)  # (C, T) float32
     every = filtered[:, ::QUANTILE_STEP]  # (C, T / step): 32 samples/s are plenty for quartiles
     q25, medians, q75 = np.percentile(every, [25, 50, 75], axis=-1)  # (C,) each
-    iqrs = q75 - q25
+    flat = flat | (q75 <= q25)  # also a channel constant over more than half the night
+    iqrs = np.where(flat, 0.0, q75 - q25)
     filtered -= medians[:, None].astype(np.float32)
     filtered /= np.where(iqrs > 0, iqrs, 1.0)[:, None].astype(np.float32)
     np.clip(filtered, -CLIP_IQR, CLIP_IQR, out=filtered)
-    return filtered.astype(np.float32, copy=False), medians, iqrs
+    filtered[flat] = 0.0
+    return filtered, medians, iqrs
 
 
 def preprocess_night(edf_path: str | Path, annotation_path: str | Path | None,
@@ -306,26 +337,32 @@ def preprocess_night(edf_path: str | Path, annotation_path: str | Path | None,
         except DataError as exc:
             raise IngestError(f"{edf_path.name}: the file name holds no MESA record id; name it "
                               "mesa-sleep-NNNN.edf") from exc
+    hypnogram = None if annotation is None else read_stages(annotation,
+                                                            epoch_seconds=EPOCH_SECONDS)
     data, rates, edf_clock, notes = read_edf_channels(edf_path, channels)
-    scaled, medians, iqrs = condition(data, rates)  # (C, T)
-    n_epochs = scaled.shape[1] // EPOCH_SAMPLES
+    flat = np.array([channel.min() == channel.max() for channel in data])  # (C,)
+    resampled = resample_to_store(data, rates)  # (C, T) at 128 Hz
+    del data  # not needed any more: frees the raw channels before filtering (peak memory)
+    n_epochs = resampled.shape[1] // EPOCH_SAMPLES
     if n_epochs < SEQ_LEN:
         raise IngestError(f"{edf_path.name} holds {n_epochs} whole 30 s epochs; one model window "
                           f"needs {SEQ_LEN} ({SEQ_LEN * EPOCH_SECONDS / 60:g} min)")
-    scaled = scaled[:, : n_epochs * EPOCH_SAMPLES]  # (C, n_epochs * E)
-    if annotation is None:
+    # A trailing partial epoch is dropped.
+    scaled, medians, iqrs = bandpass_and_scale(resampled[:, : n_epochs * EPOCH_SAMPLES], flat)
+    del resampled
+    if hypnogram is None:
         labels = np.full(n_epochs, UNSCORED, dtype=np.int64)
         start_clock, layout = edf_clock, None
         notes.append(f"{edf_path.name}: no annotation file; every epoch is unscored")
     else:
-        hypnogram = read_stages(annotation, n_epochs=n_epochs, epoch_seconds=EPOCH_SECONDS)
-        labels, layout = hypnogram.labels, hypnogram.layout
+        labels, fit_notes = fit_labels(hypnogram.labels, n_epochs, annotation.name)
         start_clock = hypnogram.start_clock or edf_clock
-        notes += hypnogram.warnings
+        layout = hypnogram.layout
+        notes += hypnogram.warnings + fit_notes
     for name, iqr in zip(channels, iqrs):
         if iqr <= 0:
-            notes.append(f"{edf_path.name}: channel {name} is flat (inter-quartile range 0); "
-                         "it is stored as zeros")
+            notes.append(f"{edf_path.name}: channel {name} is flat (no signal); it is stored as "
+                         "zeros")
     meta = {
         "channel_names": list(channels),
         "start_clock": start_clock,

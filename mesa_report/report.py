@@ -12,7 +12,7 @@ template (``templates/report.html.j2``):
 - PDF: WeasyPrint lays out the same template with the print stylesheet (A4 or Letter, running
   header with the subject, page numbers, document metadata). Small charts are embedded as SVG,
   dense ones (heatmaps, traces, the night's hypnogram) as PNG at twice their size. WeasyPrint
-  may only read ``data:`` URLs.
+  is handed the charts' bytes and may load nothing else.
 
 :func:`render_report_html` and :func:`render_report_pdf` do both steps (the app's download
 buttons); :func:`write_reports` writes the files of the command line atomically, with a small
@@ -21,7 +21,6 @@ JSON stamp that records the report's inputs so that up-to-date reports can be sk
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime as dt
 import functools
@@ -68,7 +67,7 @@ REPORT_SUFFIX = "_report"
 PNG_SCALE = 2.0
 """Pixels per chart pixel of the PNG charts in a PDF."""
 
-DETAIL_PANEL_PX = 190
+DETAIL_PANEL_PX = 170
 """Side of the channel and temporal heatmaps of a detailed epoch."""
 
 _STAMP_VERSION = 1
@@ -168,7 +167,8 @@ class EpochDetail:
     confidence: float
     uncertainty: float
     why: str
-    figure: Figure
+    heatmaps: Figure
+    traces: Figure | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -444,7 +444,7 @@ def build_report(result, *, night=None, subject: str | None = None,
     hypnogram = _hypnogram_figure(result)
     confusion = _confusion_figures(metrics)
     figures = (hypnogram, *confusion,
-               *(f for s in samples for f in (s.overview, *(e.figure for e in s.epochs))))
+               *(f for s in samples for f in _sample_figures(s)))
     return SubjectReport(
         subject=subject,
         title=f"Sleep-staging explainability report: {subject}",
@@ -474,6 +474,14 @@ def build_report(result, *, night=None, subject: str | None = None,
         fingerprint=fingerprint,
         figures=figures,
     )
+
+
+def _sample_figures(sample: SampleSection) -> Iterable[Figure]:
+    yield sample.overview
+    for epoch in sample.epochs:
+        yield epoch.heatmaps
+        if epoch.traces is not None:
+            yield epoch.traces
 
 
 def _stage_colour(name: str) -> str:
@@ -733,28 +741,71 @@ def _sample_sections(result, night, count: int, epochs_per_sample: int) -> Itera
         )
 
 
+def envelope_trace(signal: np.ndarray, sfreq_hz: float, width_px: int) -> tuple[np.ndarray, float]:
+    """A signal thinned for drawing: each block's minimum and maximum, two points per pixel.
+
+    A line through the points covers exactly what the full signal covers at that width, with a
+    fraction of the points (3840 samples on 760 pixels: 1280 points).
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        ``(T,)`` samples.
+    sfreq_hz : float
+        Their rate.
+    width_px : int
+        Width of the chart.
+
+    Returns
+    -------
+    values : numpy.ndarray
+        ``(P,)`` the signal itself when it has no more than ``2 * width_px`` samples, else the
+        minimum and maximum of each block, in the order they occur.
+    rate_hz : float
+        Points per second of ``values``.
+
+    Examples
+    --------
+    >>> values, rate = envelope_trace(np.sin(np.arange(3840) / 10.0), 128.0, 760)
+    >>> values.shape, round(rate, 2), float(values.max()) == float(np.sin(np.arange(3840) / 10.0).max())
+    ((1280,), 42.67, True)
+    """
+    signal = np.asarray(signal, dtype=np.float64)  # (T,)
+    block = math.ceil(signal.shape[0] / max(int(width_px), 1))
+    if block <= 2:
+        return signal, float(sfreq_hz)
+    n_blocks = math.ceil(signal.shape[0] / block)
+    padded = np.pad(signal, (0, n_blocks * block - signal.shape[0]), mode="edge")  # (B·b,)
+    blocks = padded.reshape(n_blocks, block)  # (B, b)
+    low_at, high_at = blocks.argmin(axis=1), blocks.argmax(axis=1)  # (B,), (B,)
+    low, high = blocks.min(axis=1), blocks.max(axis=1)  # (B,), (B,)
+    low_first = low_at <= high_at  # (B,)
+    pairs = np.stack([np.where(low_first, low, high), np.where(low_first, high, low)], axis=1)  # (B, 2)
+    return pairs.ravel(), 2.0 * float(sfreq_hz) / block
+
+
 def _epoch_detail(result, view, pos: int, number: int, wrong: bool, transition: bool) -> EpochDetail:
     names = tuple(result.class_names)
     epoch = int(view.first_epoch) + int(pos)
     times = result.token_times
     channel_w = view.attention.channel_map()[0, pos].numpy()  # (C, C)
     temporal_w = view.attention.temporal_map()[0, pos].numpy()  # (C, N, N)
-    heatmaps = [charts.channel_chart(channel_w, result.channel_names, subtitle=f"epoch {epoch}")
-                .properties(width=DETAIL_PANEL_PX, height=DETAIL_PANEL_PX)]
-    for c, channel in enumerate(result.channel_names):
-        heatmaps.append(
-            charts.temporal_chart(temporal_w[c], times.start_s, times.end_s,
-                                  subtitle=channel_label(str(channel)))
-            .properties(width=DETAIL_PANEL_PX, height=DETAIL_PANEL_PX))
-    rows = [alt.hconcat(*heatmaps, spacing=18).resolve_scale(color="independent")]
-    if view.features is not None:
-        relevance = charts.received_attention(temporal_w)  # (C, N)
-        rows += [charts.trace_chart(view.features[pos, c], result.sfreq_hz, relevance[c],
-                                    times.start_s, times.end_s, channel_name=str(channel))
-                 for c, channel in enumerate(result.channel_names)]
+    channel = charts.channel_chart(channel_w, result.channel_names, subtitle=f"epoch {epoch}")
+    temporal = [
+        charts.temporal_chart(temporal_w[c], times.start_s, times.end_s,
+                              subtitle=channel_label(str(name)))
+        .properties(width=DETAIL_PANEL_PX, height=DETAIL_PANEL_PX)
+        for c, name in enumerate(result.channel_names)
+    ]
+    heatmaps = alt.hconcat(
+        channel.properties(width=DETAIL_PANEL_PX, height=DETAIL_PANEL_PX),
+        alt.hconcat(*temporal, spacing=12).resolve_scale(color="shared"),
+        spacing=24,
+    ).resolve_scale(color="independent")
     scored, predicted = stage_name(view.labels[pos], names), stage_name(view.pred[pos], names)
     why = ("wrong prediction" if wrong else "stage transition" if transition
            else "among the least confident of the sample")
+    key = f"sample-{number}-epoch-{epoch}"
     return EpochDetail(
         epoch=epoch,
         start_s=epoch * result.epoch_seconds,
@@ -766,15 +817,32 @@ def _epoch_detail(result, view, pos: int, number: int, wrong: bool, transition: 
         confidence=float(view.probs[pos].max()),
         uncertainty=float(view.uncertainty[pos]),
         why=why,
-        figure=Figure(
-            key=f"sample-{number}-epoch-{epoch}",
-            chart=alt.vconcat(*rows, spacing=14).resolve_scale(color="independent"),
-            raster=True,
-            caption="Channel attention (fixed 0–1 scale), temporal attention per channel (last "
-                    "layer, mean of heads) and each channel's signal shaded by the attention its "
-                    "time tokens receive.",
-            alt_text=f"Channel and temporal attention and EEG traces of epoch {epoch}",
+        heatmaps=Figure(
+            key=f"{key}-attention", chart=heatmaps, raster=True,
+            caption="Channel attention on a fixed 0–1 scale, then the temporal attention of each "
+                    "channel on one shared scale (last layer, mean of heads).",
+            alt_text=f"Channel and temporal attention of epoch {epoch}",
         ),
+        traces=_traces_figure(result, view, pos, temporal_w, key) if view.features is not None
+        else None,
+    )
+
+
+def _traces_figure(result, view, pos: int, temporal_w: np.ndarray, key: str) -> Figure:
+    times = result.token_times
+    relevance = charts.received_attention(temporal_w)  # (C, N)
+    traces = []
+    for c, name in enumerate(result.channel_names):
+        values, rate_hz = envelope_trace(view.features[pos, c], result.sfreq_hz,
+                                         charts.TRACE_WIDTH_PX)  # (P,)
+        traces.append(charts.trace_chart(values, rate_hz, relevance[c], times.start_s,
+                                         times.end_s, channel_name=str(name)))
+    epoch = int(view.first_epoch) + int(pos)
+    return Figure(
+        key=f"{key}-traces", chart=alt.vconcat(*traces, spacing=12), raster=False,
+        caption="Each channel's signal, its time tokens shaded by the attention they receive "
+                "(mean over the queries of the temporal map).",
+        alt_text=f"EEG traces of epoch {epoch} shaded by temporal attention",
     )
 
 
@@ -795,24 +863,54 @@ def _html_figure(figure: Figure) -> Markup:
     )
 
 
+FIGURE_URL = "mesa-report:figure/"
+"""How the PDF's HTML names a chart; :class:`_FigureFetcher` answers with its bytes."""
+
+
 def _png_width(png: bytes) -> int:
     """Pixel width of a PNG, from its header."""
     return struct.unpack(">I", png[16:20])[0]
 
 
-def _pdf_figure(figure: Figure) -> Markup:
+def _pdf_image(figure: Figure) -> tuple[bytes, str, str]:
+    """A chart's bytes, media type and CSS width for the PDF."""
     if figure.raster:
         data = render_chart(figure.chart, "png", scale=PNG_SCALE)
-        mime, width = "image/png", f' style="width: {_png_width(data) / PNG_SCALE:.0f}px"'
+        return data, "image/png", f"{_png_width(data) / PNG_SCALE:.0f}px"
+    return render_chart(figure.chart, "svg"), "image/svg+xml", ""
+
+
+class _FigureFetcher:
+    """WeasyPrint URL fetcher that serves the report's charts and refuses every other URL.
+
+    Charts travel as bytes rather than as ``data:`` URLs: WeasyPrint's HTML parser is pure
+    Python and slow on megabytes of base64.
+    """
+
+    def __init__(self, images: Mapping[str, tuple[bytes, str, str]]) -> None:
+        self._images = images
+
+    def __call__(self, url: str):
+        from weasyprint.urls import URLFetcherResponse
+
+        key = url[len(FIGURE_URL):] if url.startswith(FIGURE_URL) else None
+        if key not in self._images:
+            raise ReportError(f"a PDF report loads nothing from outside; refused {url[:80]}")
+        data, mime, _ = self._images[key]
+        return URLFetcherResponse(url, data, {"Content-Type": mime})
+
+
+def _pdf_figure(figure: Figure, width: str) -> Markup:
+    style = f' style="width: {width}"' if width else ""
+    return Markup(f'<img src="{FIGURE_URL}{figure.key}" alt="{escape(figure.alt_text)}"{style}>')
+
+
+def _render(report: SubjectReport, fmt: str, page_size: str | None,
+            images: Mapping[str, tuple[bytes, str, str]] | None = None) -> str:
+    if fmt == "html":
+        figures = {figure.key: _html_figure(figure) for figure in report.figures}
     else:
-        data, mime, width = render_chart(figure.chart, "svg"), "image/svg+xml", ""
-    encoded = base64.b64encode(data).decode("ascii")
-    return Markup(f'<img src="data:{mime};base64,{encoded}" alt="{escape(figure.alt_text)}"{width}>')
-
-
-def _render(report: SubjectReport, fmt: str, page_size: str | None) -> str:
-    draw = _html_figure if fmt == "html" else _pdf_figure
-    figures = {figure.key: draw(figure) for figure in report.figures}
+        figures = {figure.key: _pdf_figure(figure, images[figure.key][2]) for figure in report.figures}
     env = template_environment()
     context = {
         "report": report,
@@ -871,12 +969,11 @@ def render_pdf(report: SubjectReport, *, page_size: str = "A4",
     b'%PDF-'
     """
     size = _check_pdf_options(page_size, pdf_variant)
-    html = _render(report, "pdf", size)
+    images = {figure.key: _pdf_image(figure) for figure in report.figures}
+    html = _render(report, "pdf", size, images)
     from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
 
-    fetcher = URLFetcher(allowed_protocols={"data"})
-    document = HTML(string=html, url_fetcher=fetcher)
+    document = HTML(string=html, url_fetcher=_FigureFetcher(images))
     return document.write_pdf(pdf_variant=pdf_variant, custom_metadata=True,
                               pdf_tags=pdf_variant is not None and pdf_variant.startswith("pdf/ua"))
 

@@ -13,7 +13,6 @@ only that window's bytes, never the whole night.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -26,7 +25,7 @@ import pandas as pd
 import torch
 
 from .errors import ConfigError, DataError
-from .fileio import write_bytes_atomic, write_text_atomic
+from .fileio import atomic_write, write_text_atomic
 from .stages import CLASS_NAMES_6, UNSCORED, UNSCORED_NAME
 
 SFREQ_HZ = 128.0
@@ -392,10 +391,10 @@ def write_night(output_dir: str | Path, mesaid: int, signal: np.ndarray, labels:
         sleep_stages=stage_string(labels),
     )
     sidecar_text = json.dumps(meta, indent=1, default=_json_default, allow_nan=False)
-    buffer = io.BytesIO()
-    torch.save(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)), buffer)
     folder = Path(output_dir)
-    path = write_bytes_atomic(folder / night_filename(mesaid), buffer.getvalue())
+    path = folder / night_filename(mesaid)
+    with atomic_write(path, "wb") as fh:
+        torch.save(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)), fh)
     write_text_atomic(folder / sidecar_filename(mesaid), sidecar_text + "\n")
     return path
 

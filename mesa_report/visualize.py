@@ -60,6 +60,7 @@ class SampleAttention:
     token_start_s, token_end_s : (N,) token limits within the epoch, seconds.
     class_names, channel_names : names of the stages and channels.
     heads : how the heads were combined, for titles (``mean of heads`` or ``head 3``).
+    layer_label : which layer the maps come from, for titles (``layer 2 of 2``).
     """
 
     epoch: np.ndarray
@@ -74,13 +75,15 @@ class SampleAttention:
     class_names: tuple[str, ...]
     channel_names: tuple[str, ...]
     heads: str
+    layer_label: str = "last layer"
 
     @property
     def seq_len(self) -> int:
         return int(self.epoch.shape[0])
 
 
-def _check_layer_head(model: MesaTransformer, layer: int, head: int | None) -> None:
+def _check_layer_head(model: MesaTransformer, layer: int, head: int | None) -> str:
+    """Raise unless ``layer`` and ``head`` exist at every level; return the layer's label."""
     cfg = model.config
     n_layers = min(cfg.temporal_layers, cfg.epoch_layers)
     if not -n_layers <= int(layer) < n_layers:
@@ -95,6 +98,7 @@ def _check_layer_head(model: MesaTransformer, layer: int, head: int | None) -> N
             f"level has {n_heads} heads (temporal {cfg.temporal_heads}, channel {cfg.channel_heads}, "
             f"inter-epoch {cfg.epoch_heads}); choose 0-{n_heads - 1} or leave it out for the mean"
         )
+    return f"layer {int(layer) % n_layers + 1} of {n_layers}"
 
 
 def _one_sample(features, labels, sample_idx: int) -> tuple[torch.Tensor, np.ndarray]:
@@ -159,7 +163,7 @@ def sample_attention(model: MesaTransformer, features, labels=None, sample_idx: 
             f"{len(names)} channel names ({' '.join(names)}) but the model reads {cfg.num_channels} "
             f"channels; pass one name per channel, e.g. --channel_names {' '.join(cfg.channel_names)}"
         )
-    _check_layer_head(model, layer, head)
+    layer_label = _check_layer_head(model, layer, head)
     x, true = _one_sample(features, labels, sample_idx)
     device = next(model.parameters()).device
     model.eval()
@@ -180,10 +184,12 @@ def sample_attention(model: MesaTransformer, features, labels=None, sample_idx: 
         class_names=tuple(cfg.class_names),
         channel_names=names,
         heads="mean of heads" if head is None else f"head {head}",
+        layer_label=layer_label,
     )
 
 
-def choose_epochs(att: SampleAttention, epochs=None, num_epochs_to_plot: int = NUM_EPOCHS_TO_PLOT) -> list[int]:
+def choose_epochs(att: SampleAttention, epochs=None,
+                  num_epochs_to_plot: int = NUM_EPOCHS_TO_PLOT) -> list[int]:
     """The epochs shown in detail: those asked for, or the most informative ones.
 
     Examples
@@ -217,7 +223,7 @@ def _epoch_heading(att: SampleAttention, e: int) -> str:
 
 
 def sample_charts(att: SampleAttention, sample_idx: int, epochs: list[int], *,
-                  cmap: str | None = None, layer: int = -1) -> dict[str, alt.TopLevelMixin]:
+                  cmap: str | None = None) -> dict[str, alt.TopLevelMixin]:
     """Every chart of the seed's file set for one sample, by file name without suffix.
 
     Parameters
@@ -230,8 +236,6 @@ def sample_charts(att: SampleAttention, sample_idx: int, epochs: list[int], *,
         Epochs shown in detail (positions within the sample).
     cmap : str, optional
         One colour map for every heatmap; by default the seed's per view.
-    layer : int
-        Layer the maps come from, for the titles.
 
     Returns
     -------
@@ -250,7 +254,7 @@ def sample_charts(att: SampleAttention, sample_idx: int, epochs: list[int], *,
     epoch_cmap = cmap or charts.EPOCH_CMAP
     channel_cmap = cmap or charts.CHANNEL_CMAP
     temporal_cmap = cmap or charts.TEMPORAL_CMAP
-    detail = f"sample {sample_idx} · layer {layer} · {att.heads}"
+    detail = f"sample {sample_idx} · {att.layer_label} · {att.heads}"
     labels = dict(class_names=att.class_names)
     inter = charts.inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels, cmap=epoch_cmap,
                                      subtitle=f"{detail} · red labels: wrong prediction", **labels)
@@ -282,10 +286,11 @@ def sample_charts(att: SampleAttention, sample_idx: int, epochs: list[int], *,
             .resolve_scale(color="independent") for e in epochs]
     out[f"temporal_attention_first_{n}_epochs_sample_{sample_idx}"] = alt.vconcat(*grid).resolve_scale(
         color="independent").properties(title=f"temporal attention · {detail}")
-    out[f"channel_attention_first_{n}_epochs_sample_{sample_idx}"] = alt.hconcat(*(
-        charts.channel_chart(att.channel[e], att.channel_names, cmap=channel_cmap,
-                             title=_epoch_heading(att, e)).properties(width=GRID_PANEL_PX, height=GRID_PANEL_PX)
-        for e in epochs)).properties(title=f"channel attention · {detail}")
+    channel_grid = [charts.channel_chart(att.channel[e], att.channel_names, cmap=channel_cmap,
+                                         title=_epoch_heading(att, e))
+                    .properties(width=GRID_PANEL_PX, height=GRID_PANEL_PX) for e in epochs]
+    out[f"channel_attention_first_{n}_epochs_sample_{sample_idx}"] = alt.hconcat(*channel_grid).properties(
+        title=f"channel attention · {detail}")
     return out
 
 
@@ -378,5 +383,5 @@ def visualize_sample_attention(model: MesaTransformer, features, labels, channel
                            channel_names=channel_names)
     chosen = choose_epochs(att, epochs, num_epochs_to_plot)
     rendered = {stem: render_chart(chart, name)
-                for stem, chart in sample_charts(att, sample_idx, chosen, cmap=cmap, layer=layer).items()}
+                for stem, chart in sample_charts(att, sample_idx, chosen, cmap=cmap).items()}
     return [write_bytes_atomic(folder / f"{stem}.{name}", data) for stem, data in rendered.items()]

@@ -13,7 +13,8 @@ from scipy import signal as sps
 
 from mesa_report.cli import main
 from mesa_report.errors import ConfigError
-from mesa_report.ingest import condition, preprocess, preprocess_night
+from mesa_report.ingest import (bandpass_and_scale, preprocess, preprocess_night,
+                                resample_to_store)
 from mesa_report.store import EPOCH_SAMPLES, NightStore, read_index, read_sidecar
 
 E = EPOCH_SAMPLES
@@ -101,13 +102,17 @@ def test_edf_and_xml_round_trip_to_the_store(tmp_path):
     assert index.loc[0, "sleep_stages"] == "".join(str(c) for c in expected).replace("-1", "9")
 
 
-def test_condition_keeps_low_rate_channels_and_filters_below_nyquist():
+def test_low_rate_channels_keep_their_content_and_flat_ones_are_reported():
     rng = np.random.default_rng(3)
     slow = np.sin(2 * np.pi * 0.5 * np.arange(32 * 600) / 32) + 0.01 * rng.normal(size=32 * 600)
-    scaled, medians, iqrs = condition([rng.normal(size=256 * 600), slow], [256.0, 32.0])
-    assert scaled.shape == (2, 128 * 600) and scaled.dtype == np.float32
+    resampled = resample_to_store([rng.normal(size=256 * 600), slow, np.full(100 * 600, 7.0)],
+                                  [256.0, 32.0, 100.0])
+    assert resampled.shape == (3, 128 * 600) and resampled.dtype == np.float32
+    scaled, medians, iqrs = bandpass_and_scale(resampled, np.array([False, False, True]))
+    assert scaled.dtype == np.float32
     assert peak_hz(scaled[1])[0] == pytest.approx(0.5, abs=0.15)
-    assert iqrs[1] > 0
+    assert iqrs[1] > 0 and iqrs[2] == 0
+    assert not scaled[2].any()
 
 
 @pytest.mark.skipif(not REALDATA.is_dir(), reason=f"reference files not present at {REALDATA}")
@@ -145,7 +150,8 @@ def test_parallel_jobs_write_the_same_nights_as_serial(tmp_path):
     assert [Path(f).name for f, _ in parallel.failed] == ["mesa-sleep-0034.edf"]
     for mesaid in (31, 32, 33):
         name = f"mesa-sleep-{mesaid:04d}_preprocessed.pt"
-        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "parallel" / name).read_bytes()
+        serial_bytes = (tmp_path / "serial" / name).read_bytes()
+        assert serial_bytes == (tmp_path / "parallel" / name).read_bytes()
     assert (read_index(tmp_path / "serial" / "mesa_final.csv").equals(
         read_index(tmp_path / "parallel" / "mesa_final.csv")))
 
@@ -190,7 +196,7 @@ def test_bad_inputs_fail_alone_and_damage_nothing(tmp_path):
     write_nsrr(edf_dir / "mesa-sleep-0006-nsrr.xml", [(2, 30)])
     write_edf(edf_dir / "mesa-sleep-0007.edf", 11 * 60)
     (edf_dir / "mesa-sleep-0007-nsrr.xml").write_text("")
-    write_edf(edf_dir / "mesa-sleep-0008.edf", 11 * 60)
+    write_edf(edf_dir / "mesa-sleep-0008.edf", 11 * 60, waves={"EEG3": np.zeros_like})
 
     summary = preprocess(edf_dir, store, progress=False)
     failed = {Path(file).name: message for file, message in summary.failed}
@@ -205,6 +211,7 @@ def test_bad_inputs_fail_alone_and_damage_nothing(tmp_path):
     assert summary.written == [6, 8]
     assert any("annotations span 30 epochs, the signal 22 epochs" in w for w in summary.warnings)
     assert any("mesa-sleep-0008.edf: no annotation file" in w for w in summary.warnings)
+    assert any("mesa-sleep-0008.edf: channel EEG3 is flat" in w for w in summary.warnings)
 
     for name, content in kept.items():
         if name != "mesa_final.csv":

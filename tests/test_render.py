@@ -46,9 +46,9 @@ def test_png_is_twice_the_svg_size_and_not_blank(inter_epoch):
     image = Image.open(io.BytesIO(png)).convert("RGB")
     assert image.size == (2 * width, 2 * height)
     assert width > charts.INTER_EPOCH_PX  # the heatmap plus its labelled axes
-    pixels = np.asarray(image)  # (H, W, 3)
-    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 100  # a colour scale, not a flat image
-    assert render_chart(inter_epoch, "png", scale=3)[:8] == b"\x89PNG\r\n\x1a\n"
+    pixels = np.asarray(image).astype(np.uint32)  # (H, W, 3)
+    colours = pixels[..., 0] << 16 | pixels[..., 1] << 8 | pixels[..., 2]  # (H, W) packed RGB
+    assert len(np.unique(colours)) > 100  # a colour scale, not a flat image
 
 
 def test_svg_keeps_the_arrow_labels_as_text(inter_epoch):

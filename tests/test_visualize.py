@@ -71,15 +71,20 @@ def batch() -> tuple[torch.Tensor, torch.Tensor]:
     return features, labels
 
 
-def _write_seed_store(folder: Path, csv_path: Path, n_epochs: int = 23) -> None:
-    """A store exactly as the seed's users hold it: bare torch.save'd (4, T) tensors and a CSV."""
+SEED_STAGES = "23" + "9" + "01223345550122334555"  # 23 epochs; "9" (unscored) at epoch 2
+
+
+def _write_seed_store(folder: Path, csv_path: Path) -> None:
+    """A store exactly as the seed's users hold it: a bare torch.save'd (4, T) tensor and a CSV.
+
+    One night of 23 epochs and a partial one the loader drops; epoch 2 is unscored, so with
+    seq_len 20 only the window of epochs 3-22 survives the loader's ``filter_unscored``.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
-    stages = "".join(str(s) for s in rng.integers(0, 6, n_epochs))
-    for mesaid in (1, 2):
-        signal = torch.from_numpy(rng.normal(size=(4, n_epochs * EPOCH_SAMPLES)).astype(np.float32))
-        torch.save(signal, folder / f"mesa-sleep-{mesaid:04d}_preprocessed.pt")
-    pd.DataFrame({"mesaid": [1, 2], "sleep_stages": [stages, stages]}).to_csv(csv_path, index=False)
+    signal = rng.normal(size=(4, len(SEED_STAGES) * EPOCH_SAMPLES + 100)).astype(np.float32)  # (4, T)
+    torch.save(torch.from_numpy(signal), folder / "mesa-sleep-0001_preprocessed.pt")
+    pd.DataFrame({"mesaid": [1], "sleep_stages": [SEED_STAGES]}).to_csv(csv_path, index=False)
 
 
 def _write_seed_checkpoint(path: Path, model: MesaTransformer) -> None:
@@ -95,20 +100,23 @@ def _write_seed_checkpoint(path: Path, model: MesaTransformer) -> None:
 def test_seed_files_are_written_with_their_names_sizes_and_content(model, batch, tmp_path):
     features, labels = batch
     paths = visualize_sample_attention(model, features, labels, CHANNELS, tmp_path, sample_idx=1,
-                                       seq_len=20, epochs=[7, 2])
+                                       seq_len=20, epochs=[7])
     assert paths[0].name == "attention_dashboard_sample_1.png"
-    assert {p.name for p in tmp_path.iterdir()} == _seed_file_names(1, [2, 7], 3)
+    assert {p.name for p in tmp_path.iterdir()} == _seed_file_names(1, [7], 3)
     att = sample_attention(model, features, labels, 1)
-    expected = sample_charts(att, 1, [2, 7])
-    for stem in ("attention_dashboard_sample_1", "epoch_attention_sample_1",
-                 "channel_attention_sample_1_epoch_7", "temporal_attention_sample_1_epoch_2_ch_2"):
+    expected = sample_charts(att, 1, [7])
+    for stem in ("attention_dashboard_sample_1", "temporal_attention_sample_1_epoch_7_ch_2"):
         image = Image.open(tmp_path / f"{stem}.png").convert("RGB")
         width, height = _svg_size(render_chart(expected[stem], "svg"))
         assert image.size == (2 * width, 2 * height)  # drawn at twice the chart's size
-        pixels = np.asarray(image).reshape(-1, 3)  # (H·W, 3)
-        assert len(np.unique(pixels, axis=0)) > 50 and pixels.std() > 20  # not blank
+        pixels = np.asarray(image).astype(np.uint32)  # (H, W, 3)
+        colours = pixels[..., 0] << 16 | pixels[..., 1] << 8 | pixels[..., 2]  # (H, W) packed RGB
+        assert len(np.unique(colours)) > 50 and pixels.std() > 20  # not blank
+    for stem in ("epoch_attention_sample_1", "channel_attention_sample_1_epoch_7"):
+        pixels = np.asarray(Image.open(tmp_path / f"{stem}.png").convert("L"))  # (H, W)
+        assert min(pixels.shape) > 400 and pixels.std() > 20
     dashboard = Image.open(tmp_path / "attention_dashboard_sample_1.png").size
-    assert dashboard[0] > 1500 and dashboard[1] > 1500
+    assert dashboard[0] > 1500 and dashboard[1] > 1200
 
 
 def test_views_hold_the_models_weights_for_that_sample(model, batch):
@@ -119,8 +127,8 @@ def test_views_hold_the_models_weights_for_that_sample(model, batch):
     np.testing.assert_allclose(att.epoch, out.attention.epoch[0, 0, 3].numpy(), atol=1e-6)
     np.testing.assert_allclose(att.channel[5], out.attention.channel[0, 5, 3].numpy(), atol=1e-6)
     np.testing.assert_allclose(att.temporal[5, 2], out.attention.temporal[0, 5, 2, 0, 3].numpy(), atol=1e-6)
-    assert att.true_labels[7] == -1 and att.heads == "head 3"
-    chart = sample_charts(att, 1, [5])["epoch_attention_sample_1"].vconcat[0]
+    assert att.true_labels[7] == -1 and (att.heads, att.layer_label) == ("head 3", "layer 1 of 2")
+    chart = charts.inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels)
     grid = chart.data.pivot(index="query_epoch", columns="key_epoch", values="weight").to_numpy()
     np.testing.assert_allclose(grid, out.attention.epoch[0, 0, 3].numpy(), atol=1e-6)
     mean = sample_attention(model, features[1], labels[1])  # one sample without its batch axis
@@ -179,9 +187,10 @@ def test_cli_reads_the_seeds_store_and_checkpoint(model, tmp_path, capsys):
                "--seq_len", "20", "--num_channels", "3", "--time_steps", "3840", "--num_classes", "6",
                "--epochs", "4", "--format", "svg", "--cmap", "magma", "--layer", "0", "--quiet"])
     assert rc == 0
-    assert {p.name for p in out.iterdir()} == (_seed_file_names(0, [4], 3, "svg")
-                                               | _seed_file_names(1, [4], 3, "svg"))
-    assert "wrote 18 files for 2 samples" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} == _seed_file_names(0, [4], 3, "svg")
+    assert "wrote 9 files for 1 sample (the store holds only 1)" in capsys.readouterr().out
+    svg = (out / "epoch_attention_sample_0.svg").read_text()
+    assert ">0 W→" in svg and ">19 REM→" in svg  # the window of epochs 3-22: scored W first, REM last
 
 
 def test_cli_errors_are_one_line(model, tmp_path, capsys):
@@ -195,6 +204,8 @@ def test_cli_errors_are_one_line(model, tmp_path, capsys):
     rc = main(["visualize", "--checkpoint_path", str(tmp_path / "best_model.pth"), "--preprocessed_dir",
                str(store), "--seq_len", "30", "--quiet"])
     assert rc == 2 and "seq_len" in capsys.readouterr().err
+    rc = main(["visualize", "--csv_path", str(store / "mesa_final.csv"), "--quiet"])
+    assert rc == 2 and "--preprocessed_dir" in capsys.readouterr().err
 
 
 def test_cli_takes_the_seeds_spelling_and_hyphenated_aliases():

@@ -28,14 +28,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     model = parser.add_argument_group("model shape (checked against the checkpoint; default: its own)")
     model.add_argument("--seq_len", "--seq-len", type=int, default=None, help="epochs per sample (seed: 20)")
-    model.add_argument("--num_channels", "--num-channels", type=int, default=None, help="EEG channels (seed: 3)")
+    model.add_argument("--num_channels", "--num-channels", type=int, default=None,
+                       help="EEG channels (seed: 3)")
     model.add_argument("--time_steps", "--time-steps", type=int, default=None,
                        help="samples per epoch (seed: 3840)")
     model.add_argument("--num_classes", "--num-classes", type=int, default=None, help="stages (seed: 6)")
     out = parser.add_argument_group("output")
     out.add_argument("--output_dir", "--output-dir", type=Path, default=Path("attention_visualizations"),
                      help="folder of the files (default: attention_visualizations)")
-    out.add_argument("--num_samples", "--num-samples", type=int, default=5, help="samples to draw (default: 5)")
+    out.add_argument("--num_samples", "--num-samples", type=int, default=5,
+                     help="samples to draw (default: 5)")
     out.add_argument("--channel_names", "--channel-names", nargs="+", default=None, metavar="NAME",
                      help="one name per channel (default: the model's, EEG1 EEG2 EEG3)")
     out.add_argument("--num_epochs_to_plot", "--num-epochs-to-plot", type=int, default=5,
@@ -54,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _sources(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
     """Checkpoint, store folder and index CSV: the user's, or the demo's."""
-    from ..errors import ConfigError
+    from ..errors import CheckpointError, ConfigError
 
     if args.csv_path is not None and args.preprocessed_dir is None:
         raise ConfigError("--csv_path was given without --preprocessed_dir; give the store folder too")
@@ -62,9 +64,13 @@ def _sources(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
         return args.checkpoint_path or SEED_CHECKPOINT, args.preprocessed_dir, args.csv_path
     from .. import demo
 
+    if args.checkpoint_path is None and not demo.DEMO_CHECKPOINT.is_file():
+        raise CheckpointError(
+            f"the demo model is not installed ({demo.DEMO_CHECKPOINT} is missing); reinstall "
+            "mesa-report or pass --checkpoint_path with a trained checkpoint"
+        )
     store = demo.demo_store(progress=not args.quiet)
-    checkpoint = args.checkpoint_path or demo.DEMO_CHECKPOINT
-    return checkpoint, store.preprocessed_dir, store.csv_path
+    return args.checkpoint_path or demo.DEMO_CHECKPOINT, store.preprocessed_dir, store.csv_path
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,5 +104,5 @@ def run(args: argparse.Namespace) -> int:
                 head=args.head, fmt=args.fmt, num_epochs_to_plot=args.num_epochs_to_plot)
             bar.update()
     short = f" (the store holds only {total})" if total < args.num_samples else ""
-    print(f"wrote {len(written)} files for {total} samples{short} to {args.output_dir}")
+    print(f"wrote {len(written)} files for {total} sample{'s' * (total != 1)}{short} to {args.output_dir}")
     return 0

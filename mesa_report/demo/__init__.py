@@ -42,6 +42,9 @@ DEFAULT_HOURS = 4.0
 MARKER_NAME = "demo.json"
 """File written last into a finished demo folder; it names the generator and pipeline versions."""
 
+ABANDONED_AFTER_S = 3600.0
+"""A build folder untouched this long belongs to a process that was killed; it is deleted."""
+
 _EVENTS_SUFFIX = "_events.csv"
 
 
@@ -167,7 +170,10 @@ def _build(root: Path, store: DemoStore, expected: dict, progress: bool) -> None
 
 
 def _publish(building: Path, root: Path, expected: dict) -> None:
-    """Move a finished build into place; a complete cohort already there (another process) wins."""
+    """Move a finished build into place; a complete cohort already there (another process) wins.
+
+    An incomplete or outdated folder in the way is moved aside and deleted.
+    """
     for _ in range(2):
         try:
             os.rename(building, root)
@@ -175,16 +181,29 @@ def _publish(building: Path, root: Path, expected: dict) -> None:
         except OSError:
             if _is_complete(root, expected):
                 return
-            stale = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".stale",
-                                          dir=root.parent))
-            stale.rmdir()
+            stale = root.with_name(f".{root.name}.{os.getpid()}-{time.time_ns()}.stale")
             try:
                 os.rename(root, stale)
             except FileNotFoundError:
                 continue
+            except OSError as exc:
+                raise DataError(f"cannot replace the outdated demo cohort at {root} "
+                                f"({exc.strerror or exc}); close programs using it or delete "
+                                "the folder") from exc
             shutil.rmtree(stale, ignore_errors=True)
-    raise DataError(f"cannot put the demo cohort in place at {root}; remove that folder and "
+    raise DataError(f"cannot put the demo cohort in place at {root}; delete that folder and "
                     "try again")
+
+
+def _remove_abandoned(cache: Path, name: str) -> None:
+    """Delete builds of ``name`` left behind by killed processes (untouched for an hour)."""
+    now = time.time()
+    for folder in cache.glob(f".{name}.*"):
+        try:
+            if folder.is_dir() and now - folder.stat().st_mtime > ABANDONED_AFTER_S:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def demo_store(cache_dir: str | os.PathLike | None = None, *, n_nights: int = DEFAULT_N_NIGHTS,
@@ -244,6 +263,7 @@ def demo_store(cache_dir: str | os.PathLike | None = None, *, n_nights: int = DE
         return store
     try:
         cache.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned(cache, root.name)
         building = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".building", dir=cache))
     except OSError as exc:
         raise DataError(f"cannot create the demo cache in {cache}: {exc.strerror or exc}; set "

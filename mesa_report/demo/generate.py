@@ -33,14 +33,11 @@ from scipy.ndimage import uniform_filter1d
 from scipy.signal import sawtooth
 
 from ..errors import ConfigError
-from ..stages import UNSCORED
-from ..store import record_id
+from ..stages import CLASS_NAMES_6, UNSCORED
+from ..store import EPOCH_SECONDS, record_id
 
 GENERATOR_VERSION = 1
 """Bumped whenever the generated signals change; names the demo cache folder."""
-
-EPOCH_SECONDS = 30.0
-"""Length of one scored epoch."""
 
 EEG_SFREQ_HZ = 256.0
 """Sampling rate of the EEG, EOG and EMG channels (as in MESA)."""
@@ -59,22 +56,22 @@ EVENT_COLUMNS = ("kind", "channel", "start_s", "end_s", "start_time", "epoch",
                  "amplitude_uv", "frequency_hz")
 """Columns of :attr:`SyntheticNight.events`; times in seconds from the recording start."""
 
+W, N1, N2, N3, N4, REM = range(len(CLASS_NAMES_6))
+
 EVENT_STAGES = {
-    "alpha": (0,),
-    "blink": (0,),
-    "vertex_wave": (1,),
-    "slow_eye_movement": (1,),
-    "spindle": (2, 3),
-    "k_complex": (2,),
-    "slow_wave": (3, 4),
-    "sawtooth": (5,),
-    "rapid_eye_movement": (5,),
+    "alpha": (W,),
+    "blink": (W,),
+    "vertex_wave": (N1,),
+    "slow_eye_movement": (N1,),
+    "spindle": (N2, N3),
+    "k_complex": (N2,),
+    "slow_wave": (N3, N4),
+    "sawtooth": (REM,),
+    "rapid_eye_movement": (REM,),
     "movement": (UNSCORED,),
 }
 """Stage codes whose epochs may hold each event kind."""
 
-W, N1, N2, N3, N4, REM = range(6)
-N_STAGES = 6
 EPOCHS_PER_MINUTE = 60.0 / EPOCH_SECONDS
 
 _EPOCH_SAMPLES = int(round(EPOCH_SECONDS * EEG_SFREQ_HZ))  # 7680
@@ -90,12 +87,12 @@ _START_SALT = 0x4D455341  # "MESA": keeps demo seeds apart from other uses of th
 
 # One sleep cycle as (stage, min minutes, max minutes, probability) steps; the last entry repeats.
 _CYCLES = (
-    ((N2, 10, 18, 1.0), (N3, 3, 6, 1.0), (N4, 20, 32, 1.0), (N3, 2, 4, 1.0), (N2, 10, 16, 1.0),
+    ((N2, 14, 24, 1.0), (N3, 3, 6, 1.0), (N4, 20, 32, 1.0), (N3, 2, 4, 1.0), (N2, 14, 22, 1.0),
      (N1, 1, 2, 0.5), (REM, 6, 10, 1.0)),
-    ((N2, 16, 24, 1.0), (N3, 3, 6, 1.0), (N4, 10, 18, 1.0), (N3, 2, 4, 1.0), (N2, 14, 22, 1.0),
+    ((N2, 22, 32, 1.0), (N3, 3, 6, 1.0), (N4, 10, 18, 1.0), (N3, 2, 4, 1.0), (N2, 18, 26, 1.0),
      (N1, 1, 2, 0.5), (REM, 12, 20, 1.0)),
-    ((N2, 22, 32, 1.0), (N3, 4, 10, 0.8), (N4, 2, 5, 0.4), (N2, 18, 26, 1.0), (REM, 18, 28, 1.0)),
-    ((N2, 36, 50, 1.0), (REM, 25, 40, 1.0)),
+    ((N2, 26, 36, 1.0), (N3, 4, 10, 0.8), (N4, 2, 5, 0.4), (N2, 22, 32, 1.0), (REM, 18, 28, 1.0)),
+    ((N2, 45, 60, 1.0), (REM, 25, 40, 1.0)),
 )
 _ONSET = ((W, 6, 16, 1.0), (N1, 3, 6, 1.0))
 _AWAKENING = ((W, 1, 3, 1.0), (N1, 2, 4, 1.0))
@@ -236,9 +233,9 @@ _BACKGROUND_TEMPLATES = _background_templates()  # (5, 4097): low, theta, broad,
 _BACKGROUND_RMS_UV = np.array([
     [7.0, 4.0, 6.0, 5.0, 5.0],
     [9.0, 12.0, 5.0, 2.0, 2.0],
-    [16.0, 9.0, 5.0, 1.5, 1.0],
-    [20.0, 7.0, 5.0, 1.0, 0.8],
-    [22.0, 6.0, 5.0, 1.0, 0.8],
+    [20.0, 5.0, 3.0, 1.0, 1.0],
+    [22.0, 5.0, 3.0, 0.8, 0.8],
+    [24.0, 4.0, 3.0, 0.8, 0.8],
     [7.0, 7.0, 5.0, 2.5, 0.5],
 ])  # (6 stages, 5 components)
 
@@ -343,11 +340,29 @@ def _seconds(n_seconds: float) -> np.ndarray:
     return np.arange(int(round(n_seconds * EEG_SFREQ_HZ))) / EEG_SFREQ_HZ
 
 
-def _spread(kind: str, start_s: float, shape: np.ndarray, style: _NightStyle,
-            frequency_hz: float = float("nan")) -> _Planted:
-    gains = _EVENT_GAIN[kind]
-    return _Planted(kind, start_s, {ch: (g * style.channel_gain.get(ch, 1.0) * shape)
-                                    for ch, g in gains.items()}, frequency_hz)
+@dataclass(frozen=True)
+class _Wave:
+    """A waveform still to be placed: µV on its strongest derivation, at the EEG rate."""
+
+    kind: str
+    shape: np.ndarray
+    frequency_hz: float = float("nan")
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.shape) / EEG_SFREQ_HZ
+
+
+def _spread(wave: _Wave, start_s: float, style: _NightStyle) -> _Planted:
+    """The wave on every channel that sees it, scaled by the channel's gain."""
+    return _Planted(wave.kind, start_s,
+                    {ch: gain * style.channel_gain.get(ch, 1.0) * wave.shape
+                     for ch, gain in _EVENT_GAIN[wave.kind].items()}, wave.frequency_hz)
+
+
+def _on_grid(seconds: float) -> float:
+    """Round a time up to the respiration sample grid (every channel then starts on a sample)."""
+    return float(np.ceil(seconds * RESP_SFREQ_HZ) / RESP_SFREQ_HZ)
 
 
 def _place(durations_s: list[float], rng: np.random.Generator) -> list[float]:
@@ -356,10 +371,9 @@ def _place(durations_s: list[float], rng: np.random.Generator) -> list[float]:
     Stretches that do not fit are dropped (their start is NaN).
     """
     usable = EPOCH_SECONDS - 2 * _EDGE_MARGIN_S
-    order = rng.permutation(len(durations_s))
     kept = []
     total = 0.0
-    for index in order:
+    for index in rng.permutation(len(durations_s)):
         if total + durations_s[index] <= usable:
             kept.append(index)
             total += durations_s[index]
@@ -367,15 +381,17 @@ def _place(durations_s: list[float], rng: np.random.Generator) -> list[float]:
     starts = [float("nan")] * len(durations_s)
     position = _EDGE_MARGIN_S
     for gap, index in zip(gaps, kept):
-        position += gap
-        starts[index] = _on_grid(position)
+        starts[index] = _on_grid(position + gap)
         position = starts[index] + durations_s[index]
     return starts
 
 
-def _on_grid(seconds: float) -> float:
-    """Round a time to the respiration sample grid (every channel then starts on a sample)."""
-    return float(np.ceil(seconds * RESP_SFREQ_HZ) / RESP_SFREQ_HZ)
+def _scatter(epoch_s: float, waves: list[_Wave], rng: np.random.Generator,
+             style: _NightStyle) -> list[_Planted]:
+    """Place waves at random, without overlap, inside the epoch starting at ``epoch_s``."""
+    starts = _place([wave.duration_s for wave in waves], rng)
+    return [_spread(wave, epoch_s + start, style)
+            for wave, start in zip(waves, starts) if np.isfinite(start)]
 
 
 def _taper(n: int, fraction: float = 0.5) -> np.ndarray:
@@ -388,146 +404,135 @@ def _taper(n: int, fraction: float = 0.5) -> np.ndarray:
     return window
 
 
-def _spindle(rng: np.random.Generator, style: _NightStyle, scale: float = 1.0):
+def _spindle(rng: np.random.Generator, style: _NightStyle, scale: float = 1.0) -> _Wave:
+    """11-16 Hz, 0.5-2 s, waxing and waning."""
     duration_s = rng.uniform(0.5, 2.0)
     freq = float(np.clip(style.spindle_hz + rng.normal(0, 0.6), 11.0, 16.0))
     t = _seconds(duration_s)
-    peak_uv = scale * rng.uniform(15.0, 40.0)
-    shape = peak_uv * np.sin(np.pi * t / duration_s) ** 2 * np.sin(2 * np.pi * freq * t
-                                                                    + rng.uniform(0, 2 * np.pi))
-    return duration_s, shape, freq
+    peak_uv = scale * rng.uniform(18.0, 42.0)
+    envelope = np.sin(np.pi * t / duration_s) ** 2
+    return _Wave("spindle", peak_uv * envelope * np.sin(2 * np.pi * freq * t
+                                                        + rng.uniform(0, 2 * np.pi)), freq)
 
 
-def _k_complex(rng: np.random.Generator, style: _NightStyle):
+def _k_complex(rng: np.random.Generator, style: _NightStyle) -> _Wave:
+    """A sharp negative wave followed by a slower positive one, 0.65-1.35 s in all."""
     negative_s, positive_s = rng.uniform(0.25, 0.45), rng.uniform(0.4, 0.9)
     peak_to_peak_uv = style.slow_wave_gain * rng.uniform(100.0, 240.0)
     ratio = rng.uniform(0.5, 0.8)  # positive component relative to the sharp negative one
     down = -np.sin(np.pi * _seconds(negative_s) / negative_s)
     up = ratio * np.sin(np.pi * _seconds(positive_s) / positive_s)
-    shape = peak_to_peak_uv / (1 + ratio) * np.concatenate([down, up])
-    return len(shape) / EEG_SFREQ_HZ, shape, float("nan")
+    return _Wave("k_complex", peak_to_peak_uv / (1 + ratio) * np.concatenate([down, up]))
 
 
-def _vertex_wave(rng: np.random.Generator):
+def _vertex_wave(rng: np.random.Generator) -> _Wave:
+    """A sharp negative transient of 150-300 ms at the vertex."""
     duration_s = rng.uniform(0.15, 0.3)
     t = _seconds(duration_s)
-    shape = -rng.uniform(50.0, 120.0) * np.sin(np.pi * t / duration_s) ** 3
-    return duration_s, shape, 1.0 / (2 * duration_s)
+    return _Wave("vertex_wave", -rng.uniform(50.0, 120.0) * np.sin(np.pi * t / duration_s) ** 3)
 
 
-def _sawtooth_burst(rng: np.random.Generator):
+def _slow_eye_movement(rng: np.random.Generator) -> _Wave:
+    """One slow rolling eye movement of 2-6 s."""
+    period_s = rng.uniform(2.0, 6.0)
+    t = _seconds(period_s)
+    shape = np.sin(np.pi * t / period_s) ** 2 * np.sin(2 * np.pi * t / period_s)
+    return _Wave("slow_eye_movement", rng.uniform(40.0, 120.0) * shape, 1.0 / period_s)
+
+
+def _sawtooth_burst(rng: np.random.Generator) -> _Wave:
+    """A 1.5-5 s train of 2.5-5 Hz saw-toothed waves."""
     duration_s = rng.uniform(1.5, 5.0)
     freq = rng.uniform(2.5, 5.0)
     t = _seconds(duration_s)
     wave = sawtooth(2 * np.pi * freq * t, width=rng.uniform(0.15, 0.3))
-    shape = 0.5 * rng.uniform(30.0, 70.0) * wave * _taper(len(t))
-    return duration_s, shape, freq
+    return _Wave("sawtooth", 0.5 * rng.uniform(30.0, 70.0) * wave * _taper(len(t)), freq)
 
 
-def _slow_wave_train(duration_s: float, rng: np.random.Generator, style: _NightStyle):
-    """Whole cycles of 0.6-1.6 Hz waves (negative half first), >75 µV peak to peak."""
+def _slow_wave_train(duration_s: float, rng: np.random.Generator, style: _NightStyle) -> _Wave:
+    """Whole cycles of 0.6-1.6 Hz waves (negative half first), each over 75 µV peak to peak."""
     cycles = []
     total_s = 0.0
     while True:
         period_s = 1.0 / rng.uniform(0.6, 1.6)
         if cycles and total_s + period_s > duration_s:
             break
-        peak_to_peak_uv = style.slow_wave_gain * rng.uniform(100.0, 230.0)
+        peak_to_peak_uv = style.slow_wave_gain * rng.uniform(90.0, 190.0)
         cycles.append(-0.5 * peak_to_peak_uv * np.sin(2 * np.pi * _seconds(period_s) / period_s))
         total_s += len(cycles[-1]) / EEG_SFREQ_HZ
-    shape = np.concatenate(cycles)
-    actual_s = len(shape) / EEG_SFREQ_HZ
-    return actual_s, shape, len(cycles) / actual_s
+    return _Wave("slow_wave", np.concatenate(cycles), len(cycles) / total_s)
 
 
-def _eye_movement(rise_s: float, hold_s: float, fall_s: float,
-                  amplitude_uv: float):
+def _eye_movement(kind: str, rise_s: float, hold_s: float, fall_s: float,
+                  amplitude_uv: float) -> _Wave:
     """A step-like eye deflection: half-cosine rise, plateau, half-cosine return."""
     rise = 0.5 * (1 - np.cos(np.pi * _seconds(rise_s) / rise_s))
-    fall = rise[::-1] if rise_s == fall_s else 0.5 * (1 + np.cos(np.pi * _seconds(fall_s) / fall_s))
-    shape = amplitude_uv * np.concatenate([rise, np.ones(len(_seconds(hold_s))), fall])
-    return len(shape) / EEG_SFREQ_HZ, shape
+    fall = 0.5 * (1 + np.cos(np.pi * _seconds(fall_s) / fall_s))
+    return _Wave(kind, amplitude_uv * np.concatenate([rise, np.ones(len(_seconds(hold_s))), fall]))
 
 
 def _wake_epoch(epoch_s: float, rng: np.random.Generator, style: _NightStyle,
                 alpha: np.ndarray) -> list[_Planted]:
-    """Alpha bursts (eyes closed) separated by eyes-open gaps that start with a blink."""
+    """Alpha bursts (eyes closed) separated by eyes-open gaps that start with a blink.
+
+    ``alpha`` is this epoch's unit-variance alpha carrier, shape (7680,).
+    """
     events = []
     position = rng.uniform(_EDGE_MARGIN_S, 3.0)
     end_limit = EPOCH_SECONDS - _EDGE_MARGIN_S
     while position + 2.0 < end_limit:
         start_s = _on_grid(position)
-        duration_s = min(rng.uniform(2.0, 10.0), end_limit - start_s)
-        n = int(round(duration_s * EEG_SFREQ_HZ))
+        n = int(round(min(rng.uniform(2.0, 10.0), end_limit - start_s) * EEG_SFREQ_HZ))
         first = int(round(start_s * EEG_SFREQ_HZ))
-        shape = rng.uniform(7.0, 13.0) * alpha[first:first + n] * _taper(n, 0.2)
-        events.append(_spread("alpha", epoch_s + start_s, shape, style, style.alpha_hz))
+        burst = _Wave("alpha", rng.uniform(7.0, 13.0) * alpha[first:first + n] * _taper(n, 0.2),
+                      style.alpha_hz)
+        events.append(_spread(burst, epoch_s + start_s, style))
+        end_s = start_s + burst.duration_s
         gap_s = rng.uniform(0.5, 3.0)
-        if rng.random() < 0.6 and start_s + duration_s + 0.5 < end_limit:
-            blink_s, blink = _eye_movement(0.12, rng.uniform(0.0, 0.1), 0.2,
-                                           rng.uniform(80.0, 200.0))
-            blink_at = _on_grid(start_s + duration_s + 0.05)
-            if blink_at + blink_s < end_limit:
-                events.append(_spread("blink", epoch_s + blink_at, blink, style))
-                gap_s = max(gap_s, blink_s + 0.2)
-        position = start_s + duration_s + gap_s
+        if rng.random() < 0.6:
+            blink = _eye_movement("blink", 0.12, rng.uniform(0.0, 0.1), 0.2,
+                                  rng.uniform(80.0, 200.0))
+            blink_at = _on_grid(end_s + 0.05)
+            if blink_at + blink.duration_s < end_limit:
+                events.append(_spread(blink, epoch_s + blink_at, style))
+                gap_s = max(gap_s, blink_at - end_s + blink.duration_s + 0.2)
+        position = end_s + gap_s
     return events
 
 
 def _n1_epoch(epoch_s: float, rng: np.random.Generator, style: _NightStyle) -> list[_Planted]:
     waves = [_vertex_wave(rng) for _ in range(int(np.clip(rng.poisson(1.8), 1, 4)))]
-    eyes = []
     if rng.random() < 0.6:
-        period_s = rng.uniform(2.0, 6.0)
-        t = _seconds(period_s)
-        eyes.append((period_s, rng.uniform(40.0, 120.0) * np.sin(np.pi * t / period_s) ** 2
-                     * np.sin(2 * np.pi * t / period_s)))
-    starts = _place([d for d, *_ in waves] + [d for d, _ in eyes], rng)
-    events = [_spread("vertex_wave", epoch_s + s, shape, style, f)
-              for s, (_, shape, f) in zip(starts, waves) if np.isfinite(s)]
-    events += [_spread("slow_eye_movement", epoch_s + s, shape, style, 1.0 / d)
-               for s, (d, shape) in zip(starts[len(waves):], eyes) if np.isfinite(s)]
-    return events
+        waves.append(_slow_eye_movement(rng))
+    return _scatter(epoch_s, waves, rng, style)
 
 
 def _n2_epoch(epoch_s: float, rng: np.random.Generator, style: _NightStyle) -> list[_Planted]:
-    spindles = [_spindle(rng, style) for _ in range(int(np.clip(rng.poisson(2.0), 1, 5)))]
-    complexes = [_k_complex(rng, style) for _ in range(int(min(rng.poisson(0.7), 3)))]
-    starts = _place([d for d, *_ in spindles + complexes], rng)
-    kinds = ["spindle"] * len(spindles) + ["k_complex"] * len(complexes)
-    return [_spread(kind, epoch_s + s, shape, style, f)
-            for kind, s, (_, shape, f) in zip(kinds, starts, spindles + complexes)
-            if np.isfinite(s)]
+    waves = [_spindle(rng, style) for _ in range(int(np.clip(rng.poisson(2.0), 1, 5)))]
+    waves += [_k_complex(rng, style) for _ in range(int(min(rng.poisson(0.7), 3)))]
+    return _scatter(epoch_s, waves, rng, style)
 
 
 def _slow_wave_epoch(epoch_s: float, rng: np.random.Generator, style: _NightStyle,
                      fraction_range: tuple[float, float], max_trains: int,
                      spindle_probability: float) -> list[_Planted]:
+    """Slow-wave trains covering a fraction of the epoch drawn from ``fraction_range``."""
     fraction = rng.uniform(*fraction_range)
     n_trains = int(rng.integers(1, max_trains + 1))
     lengths_s = rng.dirichlet(np.full(n_trains, 3.0)) * fraction * EPOCH_SECONDS
-    trains = [_slow_wave_train(max(length, 1.7), rng, style) for length in lengths_s]
-    extras = [_spindle(rng, style, 0.7)] if rng.random() < spindle_probability else []
-    starts = _place([d for d, *_ in trains + extras], rng)
-    kinds = ["slow_wave"] * len(trains) + ["spindle"] * len(extras)
-    return [_spread(kind, epoch_s + s, shape, style, f)
-            for kind, s, (_, shape, f) in zip(kinds, starts, trains + extras) if np.isfinite(s)]
+    waves = [_slow_wave_train(length, rng, style) for length in lengths_s]
+    if rng.random() < spindle_probability:
+        waves.append(_spindle(rng, style, 0.7))
+    return _scatter(epoch_s, waves, rng, style)
 
 
 def _rem_epoch(epoch_s: float, rng: np.random.Generator, style: _NightStyle) -> list[_Planted]:
-    bursts = [_sawtooth_burst(rng) for _ in range(int(rng.integers(1, 4)))]
-    saccades = []
+    waves = [_sawtooth_burst(rng) for _ in range(int(rng.integers(1, 4)))]
     if rng.random() < 0.85:
-        for _ in range(int(rng.integers(1, 6))):
-            sign = rng.choice([-1.0, 1.0])
-            saccades.append(_eye_movement(rng.uniform(0.05, 0.1), rng.uniform(0.2, 0.8),
-                                          rng.uniform(0.15, 0.3), sign * rng.uniform(60, 200)))
-    starts = _place([d for d, *_ in bursts] + [d for d, _ in saccades], rng)
-    events = [_spread("sawtooth", epoch_s + s, shape, style, f)
-              for s, (_, shape, f) in zip(starts, bursts) if np.isfinite(s)]
-    events += [_spread("rapid_eye_movement", epoch_s + s, shape, style)
-               for s, (_, shape) in zip(starts[len(bursts):], saccades) if np.isfinite(s)]
-    return events
+        waves += [_eye_movement("rapid_eye_movement", rng.uniform(0.05, 0.1), rng.uniform(0.2, 0.8),
+                                rng.uniform(0.15, 0.3), rng.choice([-1.0, 1.0]) * rng.uniform(60, 200))
+                  for _ in range(int(rng.integers(1, 6)))]
+    return _scatter(epoch_s, waves, rng, style)
 
 
 def _movement_epoch(epoch_s: float, rng: np.random.Generator) -> list[_Planted]:
@@ -709,15 +714,17 @@ def night_from_stages(mesaid: int, stages: np.ndarray, *, seed: int | None = Non
     Examples
     --------
     >>> night = night_from_stages(1, [0, 1, 2, 3, 4, 5, -1], seed=3)
-    >>> night.signals["EEG1"].shape, night.sfreq_hz["Thor"], sorted(set(night.events["kind"]))[:3]
-    ((53760,), 32.0, ['alpha', 'blink', 'k_complex'])
+    >>> night.signals["EEG1"].shape, night.sfreq_hz["Thor"]
+    ((53760,), 32.0)
+    >>> sorted(set(night.events["kind"]) & {"alpha", "spindle", "slow_wave", "sawtooth"})
+    ['alpha', 'sawtooth', 'slow_wave', 'spindle']
     """
     mesaid = _check_id("mesaid", mesaid)
     seed = _check_id("seed", seed, allow_none=True)
     stages = np.asarray(stages, dtype=np.int64)  # (n_epochs,)
     if stages.ndim != 1 or len(stages) == 0:
         raise ConfigError(f"stages: expected a non-empty 1-D sequence, got shape {stages.shape}")
-    if not np.isin(stages, [UNSCORED, *range(N_STAGES)]).all():
+    if not np.isin(stages, [UNSCORED, *range(len(CLASS_NAMES_6))]).all():
         raise ConfigError(f"stages: codes must be -1 or 0-5, got {sorted(set(stages.tolist()))}")
     rng = _random_streams(mesaid, seed)
     start_time = _start_time(mesaid, rng["clock"])

@@ -1,0 +1,46 @@
+"""What the app's tests share: a small demo cohort, built once per test session, and chart readers."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow as pa
+
+from mesa_report import demo
+from mesa_report.app_support import DEMO_SIZE_ENV
+
+DEMO_NIGHTS = 2
+DEMO_HOURS = 0.5
+"""The tests' demo cohort: two nights of 30 min (60 epochs, three samples each)."""
+
+
+def demo_env(tmp_path_factory) -> dict[str, str]:
+    """Environment that makes the app open the small demo cohort, built on first call.
+
+    The cohort lives under the session's temporary folder; later calls (another test module,
+    the browser's server) find it complete and reuse it.
+    """
+    cache = tmp_path_factory.getbasetemp() / "app-cache"
+    demo.demo_store(cache, n_nights=DEMO_NIGHTS, hours=DEMO_HOURS)
+    return {demo.CACHE_ENV: str(cache), DEMO_SIZE_ENV: f"{DEMO_NIGHTS}x{DEMO_HOURS:g}"}
+
+
+def chart_specs(at) -> list[tuple[dict, list[pd.DataFrame]]]:
+    """Every chart an AppTest run drew: its Vega-Lite spec and its data sets as frames."""
+    out = []
+    for element in at.get("vega_lite_chart"):
+        frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in element.proto.datasets]
+        out.append((json.loads(element.proto.spec), frames))
+    return out
+
+
+def chart_titled(at, text: str) -> list[pd.DataFrame]:
+    """The data of the one chart whose title or subtitle starts with ``text``."""
+    found = []
+    for spec, frames in chart_specs(at):
+        title = spec.get("title") or {}
+        if any(str(part or "").startswith(text) for part in (title.get("text"), title.get("subtitle"))):
+            found.append(frames)
+    assert len(found) == 1, f"{len(found)} charts titled {text!r}"
+    return found[0]

@@ -1,0 +1,317 @@
+"""The Streamlit app, run by ``streamlit.testing``: the demo opens, navigation steps through a night
+with one inference per night, the URL restores a view, and every bad input leaves a message and a
+working app. The navigation rules themselves are checked directly."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from mesa_report import app_state as nav
+from mesa_report import app_support as support
+from mesa_report import inference
+from mesa_report.checkpoint import load_model, save_checkpoint
+from mesa_report.errors import DataError
+from mesa_report.metrics import night_metrics
+from mesa_report.model import MesaTransformer, ModelConfig
+from mesa_report.stages import stage_name
+from mesa_report.store import NightStore, night_filename, write_index, write_night
+
+from .browser_helpers import chart_titled, demo_env
+from .conftest import REPO_ROOT, TINY
+
+APP = REPO_ROOT / "streamlit_app.py"
+SAMPLES_PER_NIGHT = 3  # 60 epochs of the tests' demo nights, 20 per sample
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """A factory of fresh app sessions on the tests' demo cohort (caches shared, as on a server)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in demo_env(tmp_path_factory).items():
+            patch.setenv(name, value)
+        yield lambda: AppTest.from_file(str(APP), default_timeout=120)
+
+
+def caption(at) -> str:
+    return next(m.value for m in at.markdown if "Sample " in m.value)
+
+
+def sources(at) -> support.Sources:
+    return at.session_state["sources"]
+
+
+def submit_sources(at, checkpoint: str = "", folder: str = "", csv: str = "") -> AppTest:
+    at.text_input(key="checkpoint_text").input(checkpoint)
+    at.text_input(key="folder_text").input(folder)
+    at.text_input(key="csv_text").input(csv)
+    next(b for b in at.button if b.label == "Open").click()
+    return at.run()
+
+
+def tiny_checkpoint(path, **sizes):
+    torch.manual_seed(0)
+    return save_checkpoint(path, MesaTransformer(ModelConfig(**{**TINY, **sizes})).eval())
+
+
+# --------------------------------------------------------------------------------------------
+# The page
+# --------------------------------------------------------------------------------------------
+def test_the_app_opens_the_demo_and_shows_the_reports_figures(app):
+    at = app().run()
+    assert not at.exception
+    opened = sources(at)
+    assert opened.is_demo and "Demo cohort" in at.sidebar.caption[0].value
+    if not support.DEMO_CHECKPOINT.is_file():
+        assert any("not installed" in w.value for w in at.warning)
+    # the night's figures are night_metrics of the model's own predictions, as in the reports
+    store = NightStore(opened.preprocessed_dir, opened.csv_path)
+    result = inference.infer_night(load_model(opened.checkpoint, num_channels=None, time_steps=None,
+                                              seq_len=None, num_classes=None), store.night(1))
+    figures = night_metrics(result.labels, result.pred, class_names=result.class_names)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Accuracy"] == f"{figures.stages.accuracy:.1%}"
+    assert shown["Cohen's κ"] == f"{figures.kappa:.2f}"
+    confusion = chart_titled(at, "confusion matrix")[0]
+    assert confusion["count"].sum() == figures.n_scored
+    assert caption(at).startswith(f"**Sample 1 of {SAMPLES_PER_NIGHT}**")
+    assert at.query_params["subject"] == ["mesa-sleep-0001"] or at.query_params["subject"] == "mesa-sleep-0001"
+
+
+def test_next_changes_the_sample_and_the_labels_shown(app):
+    at = app().run()
+    before = chart_titled(at, "inter-epoch attention")[0]
+    at.button(key="next").click().run()
+    after = chart_titled(at, "inter-epoch attention")[0]
+    assert caption(at).startswith(f"**Sample 2 of {SAMPLES_PER_NIGHT}** · epochs 20–39")
+    assert sorted(before["query_epoch"].unique()) == list(range(0, 20))
+    assert sorted(after["query_epoch"].unique()) == list(range(20, 40))
+    labels = NightStore(sources(at).preprocessed_dir).night(1).labels
+    for label in after["key_label"].unique():  # "index true→pred", true being the scored stage
+        epoch, stages = label.split(" ")
+        assert stages.split("→")[0] == stage_name(labels[int(epoch)])
+    assert at.session_state["sample"] == 1 and 20 <= at.session_state["epoch"] < 40
+    at.button(key="previous").click().run()
+    assert caption(at).startswith("**Sample 1 of")
+
+
+def test_clicking_an_epoch_changes_the_channel_and_temporal_views(app):
+    at = app().run()
+    channel_before = chart_titled(at, "channel attention")[0]
+    temporal_before = chart_titled(at, "temporal attention")[0]
+    target = 12 if at.session_state["epoch"] != 12 else 13
+    # a click on a row of the inter-epoch heatmap arrives as the chart's selection state
+    key = nav.chart_key(0, {nav.GENERATION_KEY: at.session_state[nav.GENERATION_KEY]}
+                        if nav.GENERATION_KEY in at.session_state else {})
+    at.session_state[key] = {"selection": {"epoch": [{"query_epoch": target}]}}
+    at.run()
+    assert at.session_state["epoch"] == target
+    channel_after = chart_titled(at, "channel attention")[0]
+    temporal_after = chart_titled(at, "temporal attention")[0]
+    assert not np.allclose(channel_before["weight"], channel_after["weight"])
+    assert not np.allclose(temporal_before["weight"], temporal_after["weight"])
+    result = stored_inference(at)
+    expected = result.channel[0, target].astype(np.float32).mean(axis=0)  # (C, C), mean of heads
+    np.testing.assert_allclose(np.sort(channel_after["weight"]), np.sort(expected.ravel()), atol=1e-3)
+    assert at.query_params["epoch"] in (str(target), [str(target)])
+    # another channel: the temporal view and the trace follow, the channel view does not
+    at.radio(key="channel").set_value("EEG3").run()
+    assert not np.allclose(chart_titled(at, "temporal attention")[0]["weight"], temporal_after["weight"])
+    np.testing.assert_allclose(chart_titled(at, "channel attention")[0]["weight"], channel_after["weight"])
+    assert len(chart_titled(at, f"epoch {target} ")) == 2  # the trace: signal and token strip
+
+
+def stored_inference(at):
+    opened = sources(at)
+    return support.night_inference(support.open_model(opened.checkpoint),
+                                   NightStore(opened.preprocessed_dir).night(at.session_state["subject"]))
+
+
+def test_inference_runs_once_per_night_while_stepping_through_it(app, monkeypatch):
+    calls = []
+    real = inference.infer_night
+
+    def counted(model, night, **options):
+        calls.append(night.mesaid)
+        return real(model, night, **options)
+
+    monkeypatch.setattr(inference, "infer_night", counted)
+    st.cache_data.clear()
+    at = app().run()
+    for _ in range(SAMPLES_PER_NIGHT - 1):
+        at.button(key="next").click().run()
+    assert caption(at).startswith(f"**Sample {SAMPLES_PER_NIGHT} of")
+    at.selectbox(key="colours").set_value("magma")
+    at.selectbox(key="layer").set_value(0)
+    at.selectbox(key="head").set_value(1)
+    at.run()
+    assert "layer 1 · head 2" in chart_titled(at, "inter-epoch attention")[0].attrs.get("subtitle", "layer 1 · head 2")
+    at.button(key="next_wrong").click().run()
+    assert calls == [1]
+    at.selectbox(key="subject").set_value(2).run()
+    assert caption(at).startswith("**Sample 1 of")  # another night starts at its first sample
+    at.selectbox(key="subject").set_value(1).run()
+    assert calls == [1, 2] and not at.exception
+
+
+def test_a_link_restores_the_view_and_bad_values_are_explained(app):
+    at = app()
+    at.query_params.update(subject="mesa-sleep-0002", sample="1", epoch="27", channel="EEG2")
+    at.run()
+    assert (at.session_state["subject"], at.session_state["sample"], at.session_state["epoch"],
+            at.session_state["channel"]) == (2, 1, 27, "EEG2")
+    at = app()
+    at.query_params.update(subject="../../etc/passwd", sample="99", epoch="x", channel="EEG9")
+    at.run()
+    messages = " ".join(w.value for w in at.warning)
+    assert "is not a night id" in messages and "sample 99 does not exist" in messages
+    assert "'EEG9' is not one the model reads" in messages and "epoch='x'" in messages
+    assert at.session_state["subject"] == 1 and at.session_state["sample"] == 0 and not at.exception
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input: a message in the page, the rest of the app still usable
+# --------------------------------------------------------------------------------------------
+def test_a_bad_checkpoint_path_shows_an_error_and_the_app_recovers(app, tmp_path):
+    at = app().run()
+    submit_sources(at, checkpoint=str(tmp_path / "no" / "such" / "model.pth"))
+    assert not at.exception
+    assert "no checkpoint at" in at.error[0].value and "model.pth" in at.error[0].value
+    assert sources(at).is_demo and len(at.get("vega_lite_chart")) >= 6  # still showing the demo
+    good = tiny_checkpoint(tmp_path / "tiny.pth")
+    submit_sources(at, checkpoint=f'"{good}"')  # pasted with quotes, as Windows copies paths
+    assert not at.error and not at.exception
+    assert sources(at).checkpoint == good and not sources(at).is_demo
+    assert "Your files" in at.sidebar.caption[0].value
+    next(b for b in at.button if b.label == "Back to the demo").click().run()
+    assert sources(at).is_demo and not at.exception
+
+
+def test_a_checkpoint_that_does_not_fit_the_data_is_explained(app, tmp_path):
+    at = app().run()
+    submit_sources(at, checkpoint=str(tiny_checkpoint(tmp_path / "long.pth", time_steps=3000,
+                                                     sfreq_hz=100.0)))
+    assert "epochs of 3840 samples" in at.error[0].value and "expects 3000" in at.error[0].value
+    submit_sources(at, checkpoint=str(tiny_checkpoint(tmp_path / "wide.pth", num_channels=5,
+                                                     channel_names=("A", "B", "C", "D", "E"))))
+    assert "has 4 channels but the model reads 5" in at.error[0].value
+    assert not at.exception and at.selectbox(key="subject").value == 1  # the page is still there
+
+
+def test_a_folder_without_nights_and_a_night_shorter_than_a_sample(app, tmp_path):
+    at = app().run()
+    empty = tmp_path / "empty"
+    write_index(empty, [{"mesaid": 5, "sleep_stages": "000"}])
+    submit_sources(at, folder=str(empty))
+    assert "holds no night listed in mesa_final.csv" in at.error[0].value and sources(at).is_demo
+    submit_sources(at, folder=str(tmp_path / "missing"))
+    assert "does not exist" in at.error[0].value
+    store = tmp_path / "store"
+    rng = np.random.default_rng(0)
+    for mesaid, n_epochs in ((3, 10), (4, 25)):
+        write_night(store, mesaid, rng.standard_normal((4, n_epochs * 3840)).astype(np.float32),
+                    np.full(n_epochs, 2))
+    write_index(store, [{"mesaid": 3, "sleep_stages": "2" * 10}, {"mesaid": 4, "sleep_stages": "2" * 25}])
+    submit_sources(at, folder=str(store))
+    assert "has 10 epochs" in at.error[0].value and "fewer than one sample" in at.error[0].value
+    at.selectbox(key="subject").set_value(4).run()
+    assert not at.error and not at.exception
+    assert caption(at).startswith("**Sample 1 of 2**")
+
+
+def test_a_night_file_linking_outside_the_opened_folder_is_refused(tmp_path):
+    outside = write_night(tmp_path / "elsewhere", 8, np.zeros((4, 20 * 3840), np.float32), np.zeros(20))
+    folder = tmp_path / "store"
+    folder.mkdir()
+    try:
+        os.symlink(outside, folder / night_filename(8))
+    except OSError:
+        pytest.skip("this file system cannot make symbolic links")
+    write_index(folder, [{"mesaid": 8, "sleep_stages": "0" * 20}])
+    with pytest.raises(DataError, match="outside the opened folder"):
+        support.night_in_store(NightStore(folder), 8)
+
+
+# --------------------------------------------------------------------------------------------
+# Navigation rules and download payloads
+# --------------------------------------------------------------------------------------------
+def test_jumps_find_the_next_wrong_prediction_and_stage_transition_and_wrap():
+    labels = np.array([2] * 25 + [5] * 10 + [-1] + [2] * 9)  # 45 epochs
+    pred = labels.copy()
+    pred[[3, 30]] = 1
+    pred[35] = 0  # unscored: never wrong
+    starts = inference.sample_starts(45, 20)  # [0, 20, 25]
+    state = {nav.SAMPLE_KEY: 0, nav.EPOCH_KEY: 3}
+    nav.on_jump(state, "wrong", labels, pred, starts, 20)
+    assert (state[nav.SAMPLE_KEY], state[nav.EPOCH_KEY]) == (1, 30)
+    nav.on_jump(state, "wrong", labels, pred, starts, 20)  # wraps to the night's start
+    assert (state[nav.SAMPLE_KEY], state[nav.EPOCH_KEY]) == (0, 3)
+    nav.on_jump(state, "transition", labels, pred, starts, 20)  # 2→5 at 25; 5→?→2 is no transition
+    assert (state[nav.SAMPLE_KEY], state[nav.EPOCH_KEY]) == (1, 25)
+    nav.on_jump(state, "transition", labels, pred, starts, 20)
+    assert state[nav.EPOCH_KEY] == 25 and nav.NOTICE_KEY not in state  # the only one: found again
+    calm = {nav.SAMPLE_KEY: 0, nav.EPOCH_KEY: 0}
+    nav.on_jump(calm, "wrong", labels, labels, starts, 20)
+    assert calm[nav.NOTICE_KEY] == "This night has no wrong prediction." and calm[nav.EPOCH_KEY] == 0
+    # the last sample overlaps the one before: an epoch they share stays in the current sample
+    assert nav.sample_holding(27, 2, starts, 20) == 2 and nav.sample_holding(27, 0, starts, 20) == 1
+
+
+def test_a_chart_click_is_taken_once_and_a_new_sample_resets_it():
+    state = {nav.EPOCH_KEY: 3}
+    assert nav.take_chart_pick(state, 5, range(0, 20)) and state[nav.EPOCH_KEY] == 5
+    state[nav.EPOCH_KEY] = 9  # chosen from the list afterwards
+    assert not nav.take_chart_pick(state, 5, range(0, 20)) and state[nav.EPOCH_KEY] == 9
+    key = nav.chart_key(0, state)
+    nav.on_epoch_chosen(state)
+    assert nav.chart_key(0, state) != key  # the chart is drawn afresh, without the stale highlight
+    assert not nav.take_chart_pick(state, 25, range(0, 20))  # a pick outside the sample is ignored
+    assert support.picked_epoch({"epoch": [{"query_epoch": 7.0}]}) == 7
+    assert support.picked_epoch({"epoch": []}) is None and support.picked_epoch(None) is None
+
+
+@pytest.mark.parametrize("query, problem", [
+    ({"subject": "mesa-sleep-0001/../x"}, "not a night id"),
+    ({"sample": "1e3"}, "not a whole number"),
+    ({"epoch": "-4"}, "not a whole number"),
+    ({"subject": "<script>" * 20}, "..."),
+])
+def test_hostile_links_are_ignored_with_a_short_message(query, problem):
+    request, problems = nav.parse_view_query(query)
+    assert request == nav.ViewRequest() and problem in problems[0] and len(problems[0]) < 160
+
+
+def test_typed_paths_are_checked_before_anything_is_opened(tmp_path):
+    assert support.clean_path("  '~/x.pth' ") == support.Path.home() / "x.pth"
+    folder_as_checkpoint = tmp_path / "ckpts"
+    folder_as_checkpoint.mkdir()
+    with pytest.raises(support.CheckpointError, match="is a folder"):
+        support.check_checkpoint_path(folder_as_checkpoint)
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(support.CheckpointError, match="does not look like a checkpoint"):
+        support.check_checkpoint_path(tmp_path / "notes.txt")
+    with pytest.raises(DataError, match="without its preprocessed folder"):
+        support.user_sources("", "", "index.csv", None)
+    with pytest.raises(DataError, match=re.escape("NIGHTSxHOURS")):
+        support.demo_size({support.DEMO_SIZE_ENV: "lots"})
+
+
+def test_the_png_of_the_view_and_the_html_report_of_the_night(app):
+    at = app().run()
+    result = stored_inference(at)
+    att = support.sample_attention(result, 1, layer=1, head=None)
+    png = support.view_png(att, 20, 4, support.colour_maps("magma"), title="view")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width > 800 and height > 800  # the dashboard: inter-epoch map over the epoch's row
+    opened = sources(at)
+    night = NightStore(opened.preprocessed_dir).night(1)
+    html = support.report_bytes("html", result, night, opened.checkpoint).decode("utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "mesa-sleep-0001" in html
+    assert 'src="http' not in html and "<link" not in html  # standalone: nothing from the network

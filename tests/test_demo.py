@@ -1,0 +1,354 @@
+"""The demo cohort: hypnogram architecture, per-stage spectra, planted events, EDF/XML files, store."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import defusedxml.ElementTree as SafeET
+import edfio
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy.signal import butter, sosfiltfilt, welch
+
+from mesa_report.annotations import read_stages
+from mesa_report.demo import (CACHE_ENV, CHANNELS, EVENT_COLUMNS, default_cache_dir, demo_store,
+                              events_filename, generate_hypnogram, generate_night, load_events,
+                              night_from_stages, write_edf, write_events_csv, write_nsrr_xml)
+from mesa_report.demo.generate import EVENT_STAGES, stage_runs
+from mesa_report.errors import ConfigError
+from mesa_report.store import parse_stage_string, read_index
+
+W, N1, N2, N3, N4, REM = range(6)
+SFREQ = 256.0
+EPOCH = 30.0
+
+
+def band_power(x: np.ndarray, low_hz: float, high_hz: float) -> float:
+    """Mean power (µV²) of 1-D ``x`` in [low_hz, high_hz) from a Welch spectrum."""
+    freqs, power = welch(x, SFREQ, nperseg=int(4 * SFREQ))
+    band = (freqs >= low_hz) & (freqs < high_hz)
+    return float(power[band].sum() * (freqs[1] - freqs[0]))
+
+
+def epochs_of(night, channel: str, stage: int) -> list[np.ndarray]:
+    x = night.signals[channel].reshape(night.n_epochs, -1)  # (E, 7680)
+    return [x[e] for e in np.flatnonzero(night.stages == stage)]
+
+
+def stage_band(night, channel: str, stage: int, band: tuple[float, float]) -> float:
+    return float(np.median([band_power(e, *band) for e in epochs_of(night, channel, stage)]))
+
+
+@pytest.fixture(scope="module")
+def stage_night():
+    """Eight epochs of each stage, then a movement epoch, with a seed of its own."""
+    stages = np.repeat([W, N1, N2, N3, N4, REM], 8).tolist() + [-1]
+    return night_from_stages(7, stages, seed=11)
+
+
+@pytest.fixture(scope="module")
+def short_night():
+    return generate_night(3, hours=0.5)
+
+
+# --- determinism -----------------------------------------------------------------------------
+
+def test_same_arguments_give_the_same_night_and_a_new_seed_another():
+    first, again = generate_night(5, hours=0.25), generate_night(5, hours=0.25)
+    assert all(np.array_equal(first.signals[ch], again.signals[ch]) for ch in CHANNELS)
+    np.testing.assert_array_equal(first.stages, again.stages)
+    pd.testing.assert_frame_equal(first.events, again.events)
+    assert first.start_time == again.start_time
+    other = generate_night(5, hours=0.25, seed=1)
+    assert not np.array_equal(first.signals["EEG1"], other.signals["EEG1"])
+
+
+def test_shapes_rates_and_event_columns(short_night):
+    night = short_night
+    assert night.n_epochs == 60 and night.record_id == "mesa-sleep-0003"
+    assert list(night.signals) == list(CHANNELS)
+    for channel, data in night.signals.items():
+        rate = night.sfreq_hz[channel]
+        assert rate == (32.0 if channel == "Thor" else 256.0)
+        assert data.shape == (int(night.duration_s * rate),) and np.isfinite(data).all()
+    assert night.stages.dtype == np.int64
+    assert tuple(night.events.columns) == EVENT_COLUMNS
+    first = night.events.iloc[0]
+    assert first.start_time == pd.Timestamp(night.start_time) + pd.Timedelta(seconds=first.start_s)
+
+
+@pytest.mark.parametrize("kwargs", [dict(hours=0.0), dict(hours=float("nan")),
+                                    dict(hours="four"), dict(seed=-1)])
+def test_bad_generator_arguments_are_refused(kwargs):
+    with pytest.raises(ConfigError):
+        generate_night(1, **kwargs)
+
+
+# --- hypnogram --------------------------------------------------------------------------------
+
+def test_hypnogram_has_the_architecture_of_a_night():
+    for seed in range(12):
+        stages = generate_hypnogram(960, np.random.default_rng(seed))  # 8 h
+        assert stages[0] == W
+        deep = np.isin(stages, [N3, N4])
+        assert deep[:320].sum() > 3 * deep[640:].sum()  # slow-wave sleep in the first third
+        rem_runs = [length for code, _, length in stage_runs(stages) if code == REM]
+        long_rem = [length for length in rem_runs if length >= 6]
+        assert 4 <= len(long_rem) <= 6  # one REM period per cycle: four to six cycles
+        assert long_rem[0] < max(long_rem[1:])  # REM lengthens towards morning
+        onsets = [first for code, first, length in stage_runs(stages) if code == REM and length >= 6]
+        cycle_minutes = np.diff(onsets).mean() / 2
+        assert 70 <= cycle_minutes <= 110
+        wake_runs = [length for code, first, length in stage_runs(stages) if code == W and first > 0]
+        assert len(wake_runs) >= 3 and max(wake_runs) <= 6  # brief awakenings
+        movement = np.mean(stages == -1)
+        assert 0 <= movement < 0.02
+
+
+def test_every_stage_is_common_enough_to_learn():
+    fractions = np.array([np.bincount(generate_hypnogram(480, np.random.default_rng(s)) + 1,
+                                      minlength=7)[1:] / 480 for s in range(20)])  # (20, 6)
+    assert fractions.min() >= 0.03, fractions.min(axis=0)
+    assert np.all(fractions[:, N2].mean() > fractions[:, [W, N1, N3, N4, REM]].mean(axis=0))
+
+
+def test_every_transition_into_sleep_passes_through_n1():
+    for seed in range(10):
+        stages = generate_hypnogram(960, np.random.default_rng(seed))
+        runs = [code for code, _, _ in stage_runs(stages)]
+        for before, after in zip(runs, runs[1:]):
+            if before in (W, -1) and after not in (W, -1):
+                assert after == N1
+
+
+# --- spectra per stage ------------------------------------------------------------------------
+
+def test_alpha_marks_wake_and_is_strongest_on_cz_oz(stage_night):
+    alpha = {ch: stage_band(stage_night, ch, W, (8, 12)) for ch in ("EEG1", "EEG2", "EEG3")}
+    assert alpha["EEG2"] > 2 * alpha["EEG3"] and alpha["EEG2"] > 4 * alpha["EEG1"]
+    for stage in (N1, N2, REM):
+        assert alpha["EEG2"] > 5 * stage_band(stage_night, "EEG2", stage, (8, 12))
+    # muscle on the frontal derivation in wake, gone in REM atonia
+    assert stage_band(stage_night, "EEG1", W, (20, 35)) > 3 * stage_band(stage_night, "EEG1", REM, (20, 35))
+    assert np.std(stage_night.signals["EMG"][:8 * 7680]) > 4 * np.std(
+        stage_night.signals["EMG"][40 * 7680:48 * 7680])
+
+
+def test_sigma_marks_n2_and_theta_marks_n1(stage_night):
+    for channel in ("EEG2", "EEG3"):
+        sigma_n2 = stage_band(stage_night, channel, N2, (11, 16))
+        assert sigma_n2 > 2.5 * stage_band(stage_night, channel, N1, (11, 16))
+        assert sigma_n2 > 2.5 * stage_band(stage_night, channel, REM, (11, 16))
+    assert stage_band(stage_night, "EEG3", N1, (4, 7)) > 1.5 * stage_band(stage_night, "EEG3", REM, (4, 7))
+    assert stage_band(stage_night, "EEG3", N1, (4, 7)) > 2 * stage_band(stage_night, "EEG3", N2, (4, 7))
+
+
+def test_delta_grows_from_n2_to_n3_to_n4_and_is_frontal(stage_night):
+    for channel in ("EEG1", "EEG2", "EEG3"):
+        n2, n3, n4 = (stage_band(stage_night, channel, s, (0.5, 2)) for s in (N2, N3, N4))
+        assert n4 > 1.3 * n3 and n3 > 1.5 * n2
+    assert stage_band(stage_night, "EEG1", N4, (0.5, 2)) > 1.5 * stage_band(stage_night, "EEG2", N4, (0.5, 2))
+
+
+# --- planted events ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("night_name", ["stage_night", "short_night"])
+def test_events_lie_inside_epochs_of_their_stage(night_name, request):
+    night = request.getfixturevalue(night_name)
+    events = night.events
+    assert len(events) > 0 and set(events["channel"]) <= set(CHANNELS)
+    epoch = np.floor(events["start_s"] / EPOCH).astype(int)
+    assert (events["epoch"] == epoch).all()
+    assert (events["end_s"] > events["start_s"]).all()
+    assert (events["end_s"] <= (epoch + 1) * EPOCH).all()
+    for kind, stage in zip(events["kind"], night.stages[epoch]):
+        assert stage in EVENT_STAGES[kind], (kind, stage)
+
+
+def test_stage_defining_events_have_their_textbook_sizes(stage_night):
+    ev = stage_night.events
+    frontal = ev[ev["channel"] == "EEG1"]
+    spindles = ev[(ev["kind"] == "spindle") & (ev["channel"] == "EEG3")]
+    durations = spindles["end_s"] - spindles["start_s"]
+    assert durations.between(0.5, 2.0 + 1 / SFREQ).all()
+    assert spindles["frequency_hz"].between(11, 16).all()
+    waves = frontal[frontal["kind"] == "slow_wave"]
+    assert (waves["amplitude_uv"] > 75).all() and waves["frequency_hz"].between(0.5, 2).all()
+    covered = (waves["end_s"] - waves["start_s"]).groupby(waves["epoch"]).sum() / EPOCH
+    stages = stage_night.stages[covered.index]
+    assert covered[stages == N3].between(0.2, 0.5).all()
+    assert (covered[stages == N4] > 0.5).all()
+    n2_epochs = np.flatnonzero(stage_night.stages == N2)
+    assert set(n2_epochs) <= set(spindles["epoch"])  # every N2 epoch has a spindle
+    n1_epochs = np.flatnonzero(stage_night.stages == N1)
+    assert set(n1_epochs) <= set(ev.loc[ev["kind"] == "vertex_wave", "epoch"])
+    rem_epochs = np.flatnonzero(stage_night.stages == REM)
+    assert set(rem_epochs) <= set(ev.loc[ev["kind"] == "sawtooth", "epoch"])
+    kc = frontal[frontal["kind"] == "k_complex"]
+    assert (kc["amplitude_uv"] > 75).all()
+
+
+def test_events_are_where_the_signal_shows_them(stage_night):
+    """Sigma energy sits inside spindle intervals; vertex waves are sharp negative peaks at Cz."""
+    night = stage_night
+    sos = butter(4, (11, 16), btype="bandpass", fs=SFREQ, output="sos")
+    sigma = sosfiltfilt(sos, night.signals["EEG3"].astype(float))
+    inside = np.zeros(len(sigma), dtype=bool)
+    spindles = night.events[(night.events["kind"] == "spindle") & (night.events["channel"] == "EEG3")]
+    for start_s, end_s in zip(spindles["start_s"], spindles["end_s"]):
+        inside[int(start_s * SFREQ):int(end_s * SFREQ)] = True
+    n2 = np.repeat(night.stages == N2, int(EPOCH * SFREQ))
+    assert np.sqrt(np.mean(sigma[inside & n2] ** 2)) > 3 * np.sqrt(np.mean(sigma[~inside & n2] ** 2))
+    vertex = night.events[(night.events["kind"] == "vertex_wave") & (night.events["channel"] == "EEG2")]
+    for start_s, end_s, size in zip(vertex["start_s"], vertex["end_s"], vertex["amplitude_uv"]):
+        piece = night.signals["EEG2"][int(start_s * SFREQ):int(end_s * SFREQ)]
+        assert piece.min() < -0.5 * size  # negative at Cz
+    fz_cz = night.events[(night.events["kind"] == "vertex_wave") & (night.events["channel"] == "EEG1")]
+    assert len(fz_cz) == len(vertex)  # Cz is the reference of Fz-Cz: seen there too, upright
+
+
+def test_movement_epochs_hold_movement_artefacts(stage_night):
+    movement = stage_night.events[stage_night.events["kind"] == "movement"]
+    assert set(movement["epoch"]) == {stage_night.n_epochs - 1}
+    assert set(movement["channel"]) == set(CHANNELS)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+def test_edf_round_trip(tmp_path, short_night):
+    night = short_night
+    path = write_edf(night, tmp_path / f"{night.record_id}.edf")
+    edf = edfio.read_edf(path)
+    assert edf.labels == CHANNELS
+    assert edf.duration == night.duration_s
+    assert edf.startdate == night.start_time.date() and edf.starttime == night.start_time.time()
+    for signal in edf.signals:
+        original = night.signals[signal.label].astype(float)
+        assert signal.sampling_frequency == night.sfreq_hz[signal.label]
+        assert signal.physical_dimension == "uV"
+        low, high = signal.physical_range
+        assert low <= original.min() and original.max() <= high
+        step = (high - low) / (signal.digital_range[1] - signal.digital_range[0])
+        np.testing.assert_allclose(signal.data, original, atol=step)
+
+
+def test_nsrr_xml_round_trip(tmp_path, short_night):
+    night = short_night
+    path = write_nsrr_xml(night, tmp_path / f"{night.record_id}-nsrr.xml")
+    root = SafeET.parse(path).getroot()
+    assert root.tag == "PSGAnnotation" and root.findtext("EpochLength") == "30"
+    events = root.find("ScoredEvents").findall("ScoredEvent")
+    start = events[0]
+    assert start.findtext("EventConcept") == "Recording Start Time"
+    assert start.findtext("ClockTime") == night.start_time.strftime("00.00.00 %H.%M.%S")
+    assert float(start.findtext("Duration")) == night.duration_s
+    codes = {"Wake|0": W, "Stage 1 sleep|1": N1, "Stage 2 sleep|2": N2, "Stage 3 sleep|3": N3,
+             "Stage 4 sleep|4": N4, "REM sleep|5": REM, "Movement|6": -1}
+    expanded, concepts = [], []
+    for event in events[1:]:
+        assert event.findtext("EventType") == "Stages|Stages"
+        epochs = float(event.findtext("Duration")) / EPOCH
+        assert epochs == int(epochs) and float(event.findtext("Start")) == len(expanded) * EPOCH
+        concepts.append(event.findtext("EventConcept"))
+        expanded += [codes[concepts[-1]]] * int(epochs)
+    np.testing.assert_array_equal(expanded, night.stages)
+    assert all(a != b for a, b in zip(concepts, concepts[1:]))  # one event per whole run
+    hypnogram = read_stages(path, n_epochs=night.n_epochs, epoch_seconds=EPOCH)
+    np.testing.assert_array_equal(hypnogram.labels, night.stages)
+
+
+def test_events_csv_round_trip(tmp_path, short_night):
+    write_events_csv(short_night, tmp_path / events_filename(short_night.mesaid))
+    loaded = load_events(tmp_path, short_night.mesaid)
+    pd.testing.assert_frame_equal(loaded, short_night.events, check_dtype=False)
+    empty = load_events(tmp_path, 99)
+    assert empty.empty and tuple(empty.columns) == EVENT_COLUMNS
+
+
+# --- the demo store ---------------------------------------------------------------------------
+
+def test_demo_store_builds_once_through_preprocess_and_is_safe_to_share(tmp_path):
+    stores = []
+    workers = [threading.Thread(target=lambda: stores.append(demo_store(tmp_path, n_nights=2,
+                                                                         hours=0.5)))
+               for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(stores) == 2 and stores[0] == stores[1]
+    store = stores[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [store.root.name]  # no leftovers
+    marker = json.loads((store.root / "demo.json").read_text())
+    assert marker["n_nights"] == 2 and marker["hours"] == 0.5
+
+    index = read_index(store.csv_path)
+    assert index["mesaid"].tolist() == [1, 2] and index["split"].tolist() == ["train", "test"]
+    for mesaid, stage_text in zip(index["mesaid"], index["sleep_stages"]):
+        night = generate_night(mesaid, hours=0.5)
+        assert (store.edf_dir / f"{night.record_id}.edf").is_file()
+        assert (store.edf_dir / f"{night.record_id}-nsrr.xml").is_file()
+        np.testing.assert_array_equal(parse_stage_string(stage_text, night.n_epochs), night.stages)
+        tensor = torch.load(store.preprocessed_dir / f"{night.record_id}_preprocessed.pt",
+                            weights_only=True)
+        assert tensor.shape == (4, night.n_epochs * 3840) and tensor.dtype == torch.float32
+        pd.testing.assert_frame_equal(store.events(mesaid), night.events, check_dtype=False)
+
+    marker_time = (store.root / "demo.json").stat().st_mtime_ns
+    assert demo_store(tmp_path, n_nights=2, hours=0.5) == store
+    assert (store.root / "demo.json").stat().st_mtime_ns == marker_time  # reused, not rebuilt
+
+
+def test_demo_store_replaces_an_outdated_folder_and_abandoned_builds(tmp_path):
+    outdated = tmp_path / "demo-v1-1x0.2h"
+    (outdated / "edf").mkdir(parents=True)
+    (outdated / "demo.json").write_text(json.dumps({"generator_version": 0}))
+    abandoned = tmp_path / ".demo-v1-1x0.2h.killed.building"
+    abandoned.mkdir()
+    os.utime(abandoned, (0, 0))
+    store = demo_store(tmp_path, n_nights=1, hours=0.2)
+    assert store.root == outdated and json.loads((outdated / "demo.json").read_text())["n_nights"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [outdated.name]
+    assert read_index(store.csv_path)["split"].tolist() == ["train"]
+
+
+@pytest.mark.parametrize("kwargs", [dict(n_nights=0), dict(n_nights=2.5), dict(hours=0.1),
+                                    dict(hours="4")])
+def test_demo_store_refuses_bad_sizes(tmp_path, kwargs):
+    with pytest.raises(ConfigError):
+        demo_store(tmp_path, **kwargs)
+    assert not any(tmp_path.iterdir())
+
+
+def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    assert default_cache_dir() == tmp_path / "cache"
+    monkeypatch.delenv(CACHE_ENV)
+    assert default_cache_dir().name == "mesa-report"
+
+
+# --- against real recordings ------------------------------------------------------------------
+
+def test_amplitudes_are_of_the_order_of_real_sleep_eeg(realdata):
+    """Spindle and slow-wave sizes within a factor of about two of real N2/N3 recordings."""
+    real_n2 = np.loadtxt(realdata / "yasa" / "data_N2_spindles_15sec_200Hz.txt")
+    real_n3 = np.loadtxt(realdata / "yasa" / "data_N3_no-spindles_30sec_100Hz.txt")
+
+    def sigma_peak(x, fs):
+        return np.abs(sosfiltfilt(butter(4, (11, 16), "bandpass", fs=fs, output="sos"), x)).max()
+
+    def delta_ptp(x, fs):
+        return np.ptp(sosfiltfilt(butter(4, (0.5, 2), "bandpass", fs=fs, output="sos"), x))
+
+    night = night_from_stages(4, [N2] * 6 + [N3] * 6, seed=5)
+    eeg = night.signals["EEG3"].astype(float).reshape(12, -1)  # (12, 7680)
+    demo_sigma = np.median([sigma_peak(e, SFREQ) for e in eeg[:6]])
+    demo_delta = np.median([delta_ptp(e, SFREQ) for e in eeg[6:]])
+    assert 0.5 < demo_sigma / sigma_peak(real_n2, 200.0) < 2.0
+    assert 0.5 < demo_delta / delta_ptp(real_n3, 100.0) < 2.5
+    assert 0.5 < np.std(eeg[:6]) / np.std(real_n2) < 2.0
