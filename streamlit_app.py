@@ -138,8 +138,6 @@ def sample_section() -> None:
                                  subtitle=f"layer {layer + 1} · {att.heads} · click a row to select its epoch"),
         key=nav.chart_key(view.sample, state), on_select="rerun", selection_mode=charts.EPOCH_SELECTION)
     nav.take_chart_pick(state, support.picked_epoch(event), epochs)
-    support.draw(st, charts.prediction_strip_chart(att.true_labels, att.pred_labels, att.confidence,
-                                                  class_names=att.class_names, first_epoch=epochs[0]))
 
     pick, channels = st.columns([2, 3])
     pick.selectbox("Epoch", list(epochs), key=nav.EPOCH_KEY, on_change=nav.on_epoch_chosen, args=(state,),

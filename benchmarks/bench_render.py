@@ -7,7 +7,9 @@ draws them from its Altair charts through vl-convert at 2x scale; the comparison
 heatmaps with matplotlib ``imshow`` (colour bars, tick labels, printed channel values) and saves
 them at the seed's 300 dpi. Both run in the same process on the same arrays; each side is drawn
 once before timing so that start-up costs (vl-convert's JavaScript engine, matplotlib's fonts) are
-reported apart.
+reported apart, and the timed runs alternate between the two so both see the same machine load.
+CPU seconds (all threads of the process) are given next to wall-clock seconds: on a shared machine
+they are the steadier measure.
 
 Run: ``python benchmarks/bench_render.py [--repeats 3]``
 """
@@ -149,17 +151,12 @@ def draw_matplotlib(att: SampleAttention, folder: Path) -> list[Path]:
     return paths
 
 
-def _timed(draw: Callable[[SampleAttention, Path], list[Path]], att: SampleAttention, folder: Path,
-           repeats: int) -> tuple[float, list[float], int]:
-    start = time.perf_counter()
-    paths = draw(att, folder)
-    first_s = time.perf_counter() - start
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        draw(att, folder)
-        runs.append(time.perf_counter() - start)
-    return first_s, runs, len(paths)
+def _seconds(draw: Callable[[SampleAttention, Path], list[Path]], att: SampleAttention,
+             folder: Path) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (all threads of this process) of one drawing of the set."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    draw(att, folder)
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -167,21 +164,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per renderer after the first")
     args = parser.parse_args(argv)
     att = synthetic_sample()
-    results = {}
+    renderers = {"vl-convert (2x PNG)": draw_vl_convert,
+                 f"matplotlib imshow ({SEED_DPI} dpi)": draw_matplotlib}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, draw in (("vl-convert (2x PNG)", draw_vl_convert),
-                           (f"matplotlib imshow ({SEED_DPI} dpi)", draw_matplotlib)):
-            folder = Path(tmp) / name.split()[0]
+        folders = {name: Path(tmp) / f"set{k}" for k, name in enumerate(renderers)}
+        for folder in folders.values():
             folder.mkdir()
-            first_s, runs, n_files = _timed(draw, att, folder, args.repeats)
-            sizes = [p.stat().st_size for p in folder.iterdir()]
-            results[name] = statistics.median(runs)
-            print(f"{name:28s} files {n_files:2d}  first run {first_s:6.2f} s  "
-                  f"median of {args.repeats} {statistics.median(runs):6.2f} s  "
-                  f"(min {min(runs):.2f}, max {max(runs):.2f})  {sum(sizes) / 1e6:.1f} MB")
-    vl, mpl = results.values()
-    faster = "vl-convert" if vl < mpl else "matplotlib"
-    print(f"matplotlib / vl-convert: {mpl / vl:.2f}x ({faster} faster)")
+        first = {name: _seconds(draw, att, folders[name]) for name, draw in renderers.items()}
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in renderers}
+        for _ in range(args.repeats):  # interleaved, so both see the same machine load
+            for name, draw in renderers.items():
+                runs[name].append(_seconds(draw, att, folders[name]))
+        for name, folder in folders.items():
+            files = list(folder.iterdir())
+            wall = [w for w, _ in runs[name]]
+            cpu = [c for _, c in runs[name]]
+            print(f"{name:28s} files {len(files):2d}  first run {first[name][0]:6.2f} s  "
+                  f"median of {args.repeats}: wall {statistics.median(wall):6.2f} s "
+                  f"(min {min(wall):.2f}), CPU {statistics.median(cpu):6.2f} s  "
+                  f"{sum(f.stat().st_size for f in files) / 1e6:.1f} MB")
+    (vl_wall, vl_cpu), (mpl_wall, mpl_cpu) = (
+        (statistics.median(w for w, _ in r), statistics.median(c for _, c in r)) for r in runs.values())
+    faster = "vl-convert" if vl_wall < mpl_wall else "matplotlib"
+    print(f"matplotlib / vl-convert: wall {mpl_wall / vl_wall:.2f}x, CPU {mpl_cpu / vl_cpu:.2f}x "
+          f"({faster} faster)")
 
 
 if __name__ == "__main__":

@@ -839,7 +839,7 @@ def _traces_figure(result, view, pos: int, temporal_w: np.ndarray, key: str) -> 
                                          times.end_s, channel_name=str(name)))
     epoch = int(view.first_epoch) + int(pos)
     return Figure(
-        key=f"{key}-traces", chart=alt.vconcat(*traces, spacing=12), raster=False,
+        key=f"{key}-traces", chart=alt.vconcat(*traces, spacing=12), raster=True,
         caption="Each channel's signal, its time tokens shaded by the attention they receive "
                 "(mean over the queries of the temporal map).",
         alt_text=f"EEG traces of epoch {epoch} shaded by temporal attention",

@@ -59,7 +59,7 @@ class SampleAttention:
     uncertainty : (S,) entropy of the prediction, nats.
     token_start_s, token_end_s : (N,) token limits within the epoch, seconds.
     class_names, channel_names : names of the stages and channels.
-    heads : how the heads were combined, for titles (``mean of heads`` or ``head 3``).
+    heads : how the heads were combined, for titles (``mean of heads``, or ``head 3`` for index 2).
     layer_label : which layer the maps come from, for titles (``layer 2 of 2``).
     """
 
@@ -183,7 +183,7 @@ def sample_attention(model: MesaTransformer, features, labels=None, sample_idx: 
         token_end_s=np.asarray(maps.token_times.end_s, dtype=np.float64),
         class_names=tuple(cfg.class_names),
         channel_names=names,
-        heads="mean of heads" if head is None else f"head {head}",
+        heads="mean of heads" if head is None else f"head {int(head) + 1}",
         layer_label=layer_label,
     )
 
@@ -255,6 +255,7 @@ def sample_charts(att: SampleAttention, sample_idx: int, epochs: list[int], *,
     channel_cmap = cmap or charts.CHANNEL_CMAP
     temporal_cmap = cmap or charts.TEMPORAL_CMAP
     detail = f"sample {sample_idx} · {att.layer_label} · {att.heads}"
+    channel_detail = f"sample {sample_idx} · {att.heads}"  # channel fusion is a single layer
     labels = dict(class_names=att.class_names)
     inter = charts.inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels, cmap=epoch_cmap,
                                      subtitle=f"{detail} · red labels: wrong prediction", **labels)
@@ -271,7 +272,7 @@ def sample_charts(att: SampleAttention, sample_idx: int, epochs: list[int], *,
     for e in epochs:
         out[f"channel_attention_sample_{sample_idx}_epoch_{e}"] = charts.channel_chart(
             att.channel[e], att.channel_names, cmap=channel_cmap, title=_epoch_heading(att, e),
-            subtitle=f"channel attention · {detail}")
+            subtitle=f"channel attention · {channel_detail}")
         for c, name in enumerate(att.channel_names):
             view = dict(token_start_s=att.token_start_s, token_end_s=att.token_end_s, cmap=temporal_cmap,
                         title=_epoch_heading(att, e))
@@ -290,7 +291,7 @@ def sample_charts(att: SampleAttention, sample_idx: int, epochs: list[int], *,
                                          title=_epoch_heading(att, e))
                     .properties(width=GRID_PANEL_PX, height=GRID_PANEL_PX) for e in epochs]
     out[f"channel_attention_first_{n}_epochs_sample_{sample_idx}"] = alt.hconcat(*channel_grid).properties(
-        title=f"channel attention · {detail}")
+        title=f"channel attention · {channel_detail}")
     return out
 
 

@@ -35,12 +35,18 @@ def chart_specs(at) -> list[tuple[dict, list[pd.DataFrame]]]:
     return out
 
 
-def chart_titled(at, text: str) -> list[pd.DataFrame]:
-    """The data of the one chart whose title or subtitle starts with ``text``."""
+def chart_titled(at, text: str) -> tuple[str, list[pd.DataFrame]]:
+    """Title + subtitle and data of the one chart whose title or subtitle starts with ``text``."""
     found = []
     for spec, frames in chart_specs(at):
         title = spec.get("title") or {}
-        if any(str(part or "").startswith(text) for part in (title.get("text"), title.get("subtitle"))):
-            found.append(frames)
+        parts = [str(title.get(name) or "") for name in ("text", "subtitle")]
+        if any(part.startswith(text) for part in parts):
+            found.append((" | ".join(parts), frames))
     assert len(found) == 1, f"{len(found)} charts titled {text!r}"
     return found[0]
+
+
+def chart_data(at, text: str) -> pd.DataFrame:
+    """The first data set of the one chart titled ``text`` (see :func:`chart_titled`)."""
+    return chart_titled(at, text)[1][0]

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from mesa_report import app_state as nav
 from mesa_report import app_support as support
-from mesa_report import inference
+from mesa_report import demo, inference
 from mesa_report.checkpoint import load_model, save_checkpoint
 from mesa_report.errors import DataError
 from mesa_report.metrics import night_metrics
@@ -23,7 +23,7 @@ from mesa_report.model import MesaTransformer, ModelConfig
 from mesa_report.stages import stage_name
 from mesa_report.store import NightStore, night_filename, write_index, write_night
 
-from .browser_helpers import chart_titled, demo_env
+from .browser_helpers import chart_data, chart_titled, demo_env
 from .conftest import REPO_ROOT, TINY
 
 APP = REPO_ROOT / "streamlit_app.py"
@@ -68,7 +68,7 @@ def test_the_app_opens_the_demo_and_shows_the_reports_figures(app):
     assert not at.exception
     opened = sources(at)
     assert opened.is_demo and "Demo cohort" in at.sidebar.caption[0].value
-    if not support.DEMO_CHECKPOINT.is_file():
+    if not demo.DEMO_CHECKPOINT.is_file():
         assert any("not installed" in w.value for w in at.warning)
     # the night's figures are night_metrics of the model's own predictions, as in the reports
     store = NightStore(opened.preprocessed_dir, opened.csv_path)
@@ -78,7 +78,7 @@ def test_the_app_opens_the_demo_and_shows_the_reports_figures(app):
     shown = {m.label: m.value for m in at.metric}
     assert shown["Accuracy"] == f"{figures.stages.accuracy:.1%}"
     assert shown["Cohen's κ"] == f"{figures.kappa:.2f}"
-    confusion = chart_titled(at, "confusion matrix")[0]
+    confusion = chart_data(at, "confusion matrix")
     assert confusion["count"].sum() == figures.n_scored
     assert caption(at).startswith(f"**Sample 1 of {SAMPLES_PER_NIGHT}**")
     assert at.query_params["subject"] == ["mesa-sleep-0001"] or at.query_params["subject"] == "mesa-sleep-0001"
@@ -86,9 +86,9 @@ def test_the_app_opens_the_demo_and_shows_the_reports_figures(app):
 
 def test_next_changes_the_sample_and_the_labels_shown(app):
     at = app().run()
-    before = chart_titled(at, "inter-epoch attention")[0]
+    before = chart_data(at, "inter-epoch attention")
     at.button(key="next").click().run()
-    after = chart_titled(at, "inter-epoch attention")[0]
+    after = chart_data(at, "inter-epoch attention")
     assert caption(at).startswith(f"**Sample 2 of {SAMPLES_PER_NIGHT}** · epochs 20–39")
     assert sorted(before["query_epoch"].unique()) == list(range(0, 20))
     assert sorted(after["query_epoch"].unique()) == list(range(20, 40))
@@ -103,8 +103,8 @@ def test_next_changes_the_sample_and_the_labels_shown(app):
 
 def test_clicking_an_epoch_changes_the_channel_and_temporal_views(app):
     at = app().run()
-    channel_before = chart_titled(at, "channel attention")[0]
-    temporal_before = chart_titled(at, "temporal attention")[0]
+    channel_before = chart_data(at, "channel attention")
+    temporal_before = chart_data(at, "temporal attention")
     target = 12 if at.session_state["epoch"] != 12 else 13
     # a click on a row of the inter-epoch heatmap arrives as the chart's selection state
     key = nav.chart_key(0, {nav.GENERATION_KEY: at.session_state[nav.GENERATION_KEY]}
@@ -112,8 +112,8 @@ def test_clicking_an_epoch_changes_the_channel_and_temporal_views(app):
     at.session_state[key] = {"selection": {"epoch": [{"query_epoch": target}]}}
     at.run()
     assert at.session_state["epoch"] == target
-    channel_after = chart_titled(at, "channel attention")[0]
-    temporal_after = chart_titled(at, "temporal attention")[0]
+    channel_after = chart_data(at, "channel attention")
+    temporal_after = chart_data(at, "temporal attention")
     assert not np.allclose(channel_before["weight"], channel_after["weight"])
     assert not np.allclose(temporal_before["weight"], temporal_after["weight"])
     result = stored_inference(at)
@@ -122,9 +122,11 @@ def test_clicking_an_epoch_changes_the_channel_and_temporal_views(app):
     assert at.query_params["epoch"] in (str(target), [str(target)])
     # another channel: the temporal view and the trace follow, the channel view does not
     at.radio(key="channel").set_value("EEG3").run()
-    assert not np.allclose(chart_titled(at, "temporal attention")[0]["weight"], temporal_after["weight"])
-    np.testing.assert_allclose(chart_titled(at, "channel attention")[0]["weight"], channel_after["weight"])
-    assert len(chart_titled(at, f"epoch {target} ")) == 2  # the trace: signal and token strip
+    assert not np.allclose(chart_data(at, "temporal attention")["weight"], temporal_after["weight"])
+    np.testing.assert_allclose(chart_data(at, "channel attention")["weight"], channel_after["weight"])
+    title, (tokens, trace) = chart_titled(at, "shading: attention")  # the EEG trace under its tokens
+    assert f"epoch {target} " in title and "EEG3 (C4-M1)" in title and len(trace) == 3840
+    assert tokens["relevance"].sum() == pytest.approx(1.0, abs=1e-3)  # softmax rows: received attention sums to 1
 
 
 def stored_inference(at):
@@ -151,7 +153,7 @@ def test_inference_runs_once_per_night_while_stepping_through_it(app, monkeypatc
     at.selectbox(key="layer").set_value(0)
     at.selectbox(key="head").set_value(1)
     at.run()
-    assert "layer 1 · head 2" in chart_titled(at, "inter-epoch attention")[0].attrs.get("subtitle", "layer 1 · head 2")
+    assert "layer 1 · head 2" in chart_titled(at, "inter-epoch attention")[0]
     at.button(key="next_wrong").click().run()
     assert calls == [1]
     at.selectbox(key="subject").set_value(2).run()
@@ -272,8 +274,8 @@ def test_a_chart_click_is_taken_once_and_a_new_sample_resets_it():
     nav.on_epoch_chosen(state)
     assert nav.chart_key(0, state) != key  # the chart is drawn afresh, without the stale highlight
     assert not nav.take_chart_pick(state, 25, range(0, 20))  # a pick outside the sample is ignored
-    assert support.picked_epoch({"epoch": [{"query_epoch": 7.0}]}) == 7
-    assert support.picked_epoch({"epoch": []}) is None and support.picked_epoch(None) is None
+    assert support.picked_epoch({"selection": {"epoch": [{"query_epoch": 7.0}]}}) == 7
+    assert support.picked_epoch({"selection": {"epoch": []}}) is None and support.picked_epoch(None) is None
 
 
 @pytest.mark.parametrize("query, problem", [

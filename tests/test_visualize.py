@@ -127,7 +127,7 @@ def test_views_hold_the_models_weights_for_that_sample(model, batch):
     np.testing.assert_allclose(att.epoch, out.attention.epoch[0, 0, 3].numpy(), atol=1e-6)
     np.testing.assert_allclose(att.channel[5], out.attention.channel[0, 5, 3].numpy(), atol=1e-6)
     np.testing.assert_allclose(att.temporal[5, 2], out.attention.temporal[0, 5, 2, 0, 3].numpy(), atol=1e-6)
-    assert att.true_labels[7] == -1 and (att.heads, att.layer_label) == ("head 3", "layer 1 of 2")
+    assert att.true_labels[7] == -1 and (att.heads, att.layer_label) == ("head 4", "layer 1 of 2")
     chart = charts.inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels)
     grid = chart.data.pivot(index="query_epoch", columns="key_epoch", values="weight").to_numpy()
     np.testing.assert_allclose(grid, out.attention.epoch[0, 0, 3].numpy(), atol=1e-6)
@@ -222,17 +222,16 @@ def test_cli_takes_the_seeds_spelling_and_hyphenated_aliases():
 
 
 def _programmatic_example() -> str:
-    readme = REPO / "README.md"
-    sources = [readme.read_text(encoding="utf-8")] if readme.is_file() else []
+    """The README's programmatic example, checked to be the seed's with ``code.`` → ``mesa_report.``."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S)
+              if "visualize_sample_attention(" in b and "create_mesa_dataloader(" in b]
+    assert blocks, "README.md must show the seed's programmatic example"
     if SEED_README.is_file():
-        seed = SEED_README.read_text(encoding="utf-8")
-        sources.append(seed.replace("code.visualize_attention_heatmaps", "mesa_report")
-                       .replace("code.mesa_dataloader", "mesa_report"))
-    for text in sources:
-        for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
-            if "visualize_sample_attention(" in block and "create_mesa_dataloader(" in block:
-                return block
-    pytest.skip("neither README.md nor the seed document holds the programmatic example")
+        seed_blocks = re.findall(r"```python\n(.*?)```", SEED_README.read_text(encoding="utf-8"), flags=re.S)
+        seed = next(b for b in seed_blocks if "visualize_sample_attention(" in b)
+        assert blocks[0].strip() == seed.replace("code.", "mesa_report.").strip()
+    return blocks[0]
 
 
 @pytest.mark.skipif(os.name == "nt", reason=r"C:\mesa is an absolute path on Windows")
@@ -255,9 +254,8 @@ def test_the_readmes_programmatic_example_runs_as_printed(model, tmp_path, monke
 def test_demo_run_writes_the_seeds_files(tmp_path):
     from mesa_report import demo
 
-    checkpoint = getattr(demo, "DEMO_CHECKPOINT", None)
-    if checkpoint is None or not Path(checkpoint).is_file():
-        pytest.skip("the demo checkpoint is not built yet")
+    if not demo.DEMO_CHECKPOINT.is_file():
+        pytest.skip(f"the demo model {demo.DEMO_CHECKPOINT.name} is not installed")
     rc = main(["visualize", "--output_dir", str(tmp_path), "--num_samples", "1", "--num_epochs_to_plot", "2",
                "--quiet"])
     assert rc == 0

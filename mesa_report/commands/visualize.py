@@ -49,8 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="one colour map for every heatmap, e.g. viridis, plasma, YlOrRd "
                           "(default: the seed's per view)")
     out.add_argument("--format", dest="fmt", choices=("png", "svg"), default="png", help="file format")
-    out.add_argument("--layer", type=int, default=-1, help="encoder layer (default: -1, the last)")
-    out.add_argument("--head", type=int, default=None, help="attention head (default: mean of heads)")
+    out.add_argument("--layer", type=int, default=-1,
+                     help="encoder layer index: 0 the first, -1 the last (default: -1, as the seed)")
+    out.add_argument("--head", type=int, default=None,
+                     help="attention head index from 0 (default: the mean of the heads)")
     out.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -3,7 +3,7 @@
 :func:`demo_store` generates the nights (:mod:`mesa_report.demo.generate`), writes them as EDF and
 NSRR XML (:mod:`mesa_report.demo.export`), runs :func:`mesa_report.ingest.preprocess` on them and
 keeps each night's planted events next to the store. The first call builds the cohort into a
-cache folder (about 20 s for 8 nights of 4 h); later calls reuse it.
+cache folder (about 20 s of computing for 8 nights of 4 h); later calls reuse it.
 """
 
 from __future__ import annotations
@@ -29,18 +29,26 @@ from .generate import (CHANNELS, EPOCH_SECONDS, EVENT_COLUMNS, GENERATOR_VERSION
                        generate_hypnogram, generate_night, night_from_stages)
 
 __all__ = [
-    "CHANNELS", "CACHE_ENV", "DemoStore", "EVENT_COLUMNS", "GENERATOR_VERSION", "SyntheticNight",
-    "default_cache_dir", "demo_store", "events_filename", "generate_hypnogram", "generate_night",
-    "load_events", "night_from_stages", "write_edf", "write_events_csv", "write_nsrr_xml",
+    "CACHE_ENV", "CHANNELS", "DEFAULT_HOURS", "DEFAULT_N_NIGHTS", "DEMO_CHECKPOINT", "DemoStore",
+    "EVENT_COLUMNS", "GENERATOR_VERSION", "SyntheticNight", "default_cache_dir", "demo_store",
+    "events_filename", "generate_hypnogram", "generate_night", "load_events", "night_from_stages",
+    "write_edf", "write_events_csv", "write_nsrr_xml",
 ]
 
 CACHE_ENV = "MESA_REPORT_CACHE_DIR"
 """Environment variable naming the cache folder."""
 
 DEFAULT_N_NIGHTS = 8
+"""Nights of the default demo cohort (1-6 train, 7 val, 8 test)."""
+
 DEFAULT_HOURS = 4.0
+"""Length of each default demo night."""
+
 MARKER_NAME = "demo.json"
 """File written last into a finished demo folder; it names the generator and pipeline versions."""
+
+DEMO_CHECKPOINT = Path(__file__).with_name("demo_model.pth")
+"""The demo model, trained on this cohort and shipped in this folder (absent until trained)."""
 
 ABANDONED_AFTER_S = 3600.0
 """A build folder untouched this long belongs to a process that was killed; it is deleted."""

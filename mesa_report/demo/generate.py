@@ -1,4 +1,4 @@
-"""Synthetic MESA-like nights: a hypnogram, EEG that shows each epoch's stage, and every planted event.
+"""Synthetic MESA-like nights: a hypnogram, EEG that shows each epoch's stage, the planted events.
 
 A night is built in three steps:
 
@@ -7,8 +7,8 @@ A night is built in three steps:
    followed by N1, N3 islands inside N4 and, now and then, a movement epoch (``-1``);
 2. a background per channel whose spectrum follows the stage of each epoch (1/f activity, theta,
    beta, muscle), cross-faded over two seconds at every epoch boundary;
-3. planted events, each written into the signal and recorded (kind, channel, start, end, peak-to-peak
-   amplitude, frequency): alpha bursts and blinks in wake; vertex waves and slow eye movements in
+3. planted events, each written into the signal and recorded (kind, channel, start, end,
+   peak-to-peak amplitude, frequency): alpha bursts and blinks in wake; vertex waves and slow eye movements in
    N1; spindles and K-complexes in N2; slow-wave trains filling 25-45 % of an N3 epoch and
    58-90 % of an N4 epoch; sawtooth bursts and rapid eye movements in REM; movement artefacts in
    the unscored epochs.
@@ -213,7 +213,7 @@ def _lowpass(f: np.ndarray, corner_hz: float, order: int = 8) -> np.ndarray:
 
 
 def _unit_variance(power: np.ndarray) -> np.ndarray:
-    """Scale a power template so that noise shaped by it has variance 1 (see :func:`_shaped_noise`)."""
+    """Scale a power template so that noise shaped by it has unit variance (:func:`_shaped_noise`)."""
     return power * (_SEGMENT_SAMPLES ** 2 / (4.0 * power.sum()))
 
 
@@ -529,8 +529,9 @@ def _slow_wave_epoch(epoch_s: float, rng: np.random.Generator, style: _NightStyl
 def _rem_epoch(epoch_s: float, rng: np.random.Generator, style: _NightStyle) -> list[_Planted]:
     waves = [_sawtooth_burst(rng) for _ in range(int(rng.integers(1, 4)))]
     if rng.random() < 0.85:
-        waves += [_eye_movement("rapid_eye_movement", rng.uniform(0.05, 0.1), rng.uniform(0.2, 0.8),
-                                rng.uniform(0.15, 0.3), rng.choice([-1.0, 1.0]) * rng.uniform(60, 200))
+        waves += [_eye_movement("rapid_eye_movement", rng.uniform(0.05, 0.1),
+                                rng.uniform(0.2, 0.8), rng.uniform(0.15, 0.3),
+                                rng.choice([-1.0, 1.0]) * rng.uniform(60, 200))
                   for _ in range(int(rng.integers(1, 6)))]
     return _scatter(epoch_s, waves, rng, style)
 
@@ -546,7 +547,8 @@ def _movement_epoch(epoch_s: float, rng: np.random.Generator) -> list[_Planted]:
         swing = sum(rng.uniform(50.0, 150.0) * np.sin(2 * np.pi * rng.uniform(0.3, 2.0) * t
                                                       + rng.uniform(0, 2 * np.pi))
                     for _ in range(3))
-        muscle = 0.0 if channel == RESP_CHANNEL else rng.uniform(15.0, 50.0) * rng.standard_normal(len(t))
+        muscle = (0.0 if channel == RESP_CHANNEL
+                  else rng.uniform(15.0, 50.0) * rng.standard_normal(len(t)))
         waveforms[channel] = (swing + muscle) * _taper(len(t), 0.2)
     return [_Planted("movement", epoch_s + start_s, waveforms)]
 
@@ -599,7 +601,8 @@ def _breathing(stages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     amp_t = uniform_filter1d(np.repeat(amplitude, _RESP_EPOCH_SAMPLES), smooth, mode="nearest")
     phase = 2 * np.pi * np.cumsum(rate_t / 60.0) / RESP_SFREQ_HZ + rng.uniform(0, 2 * np.pi)
     noise = rng.standard_normal(len(phase)) * 10.0
-    return (400.0 * amp_t * (np.sin(phase) + 0.2 * np.sin(2 * phase + 0.5)) + noise).astype(np.float32)
+    effort = 400.0 * amp_t * (np.sin(phase) + 0.2 * np.sin(2 * phase + 0.5))
+    return (effort + noise).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -695,7 +698,8 @@ def _events_frame(planted: list[_Planted], start_time: dt.datetime,
     return frame[list(EVENT_COLUMNS)]
 
 
-def night_from_stages(mesaid: int, stages: np.ndarray, *, seed: int | None = None) -> SyntheticNight:
+def night_from_stages(mesaid: int, stages: np.ndarray, *,
+                      seed: int | None = None) -> SyntheticNight:
     """Generate the signals and events of a night whose hypnogram is given.
 
     Parameters
@@ -744,7 +748,8 @@ def night_from_stages(mesaid: int, stages: np.ndarray, *, seed: int | None = Non
                                          rng["eeg"])
     frontal = _EOG_BACKGROUND_SHARE * signals["EEG1"]
     for channel in EOG_CHANNELS:
-        signals[channel] = frontal + rng["eog"].standard_normal(len(frontal), dtype=np.float32) * _EOG_NOISE_UV
+        noise = rng["eog"].standard_normal(len(frontal), dtype=np.float32) * _EOG_NOISE_UV
+        signals[channel] = frontal + noise
     emg_rms = _EMG_RMS_UV[rows] * rng["emg"].lognormal(0.0, 0.15, size=(n_epochs, 1))
     signals[EMG_CHANNEL] = _shaped_noise(emg_rms, _EMG_TEMPLATE, rng["emg"])
     signals[RESP_CHANNEL] = _breathing(stages, rng["breathing"])

@@ -1,0 +1,11 @@
+"""The seed's module name ``visualize_attention_heatmaps``, so its scripts run with ``code.`` → ``mesa_report.``.
+
+Examples
+--------
+>>> from mesa_report.visualize_attention_heatmaps import load_model, visualize_sample_attention
+"""
+
+from .checkpoint import load_model
+from .visualize import visualize_sample_attention
+
+__all__ = ["load_model", "visualize_sample_attention"]

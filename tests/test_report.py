@@ -1,0 +1,407 @@
+"""Subject reports: the report model, the standalone HTML, the PDF, the files and the command.
+
+A demo night (30 min, three samples) is staged by a small real model with random weights; the
+report is built and rendered once per module and read by several tests.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import io
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+from pypdf import PdfReader
+
+from mesa_report import cli, demo
+from mesa_report.checkpoint import checkpoint_summary, save_checkpoint
+from mesa_report.errors import MesaReportError, ReportError
+from mesa_report.inference import infer_night
+from mesa_report.metrics import night_metrics
+from mesa_report.model import MesaTransformer, ModelConfig
+from mesa_report.report import (
+    build_report,
+    choose_samples,
+    envelope_trace,
+    format_number,
+    render_html,
+    render_pdf,
+    report_paths,
+    reports_up_to_date,
+    stamp_path,
+    template_environment,
+    write_reports,
+)
+from mesa_report.stages import CLASS_NAMES_6
+from mesa_report.store import NightStore, write_index, write_night
+
+from .browser_helpers import DEMO_HOURS, DEMO_NIGHTS
+from .conftest import TINY
+
+SCRIPT_ID = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def demo_night(tmp_path_factory):
+    built = demo.demo_store(tmp_path_factory.getbasetemp() / "app-cache", n_nights=DEMO_NIGHTS,
+                            hours=DEMO_HOURS)
+    return NightStore(built.preprocessed_dir, built.csv_path).night(built.mesaids[0])
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = MesaTransformer(ModelConfig(**TINY)).eval()
+    return save_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pth", model, epoch=4,
+                           training={"note": "<b>not trained</b>"})
+
+
+@pytest.fixture(scope="module")
+def model(checkpoint):
+    from mesa_report.checkpoint import load_model
+
+    return load_model(checkpoint)
+
+
+@pytest.fixture(scope="module")
+def result(model, demo_night):
+    return infer_night(model, demo_night)
+
+
+@pytest.fixture(scope="module")
+def report(result, demo_night, checkpoint):
+    return build_report(result, night=demo_night, subject=SCRIPT_ID,
+                        checkpoint=checkpoint_summary(checkpoint), n_samples=1)
+
+
+@pytest.fixture(scope="module")
+def lean_report(result):
+    """A report without samples: cheap to render again and again."""
+    return build_report(result, n_samples=0)
+
+
+@pytest.fixture(scope="module")
+def page(report):
+    return render_html(report)
+
+
+@pytest.fixture(scope="module")
+def pdf(report):
+    return render_pdf(report, page_size="Letter")
+
+
+class ResourceFinder(html.parser.HTMLParser):
+    """Every URL the page would load: src and href attributes, url() and @import in its CSS."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self._tag = ""
+
+    def handle_starttag(self, tag, attrs):
+        self._tag = tag
+        self.urls += [value for name, value in attrs if name in ("src", "href") and value]
+        self.urls += [u for name, value in attrs if name == "style" for u in css_urls(value or "")]
+
+    def handle_endtag(self, tag):
+        self._tag = ""
+
+    def handle_data(self, data):
+        if self._tag == "style":
+            self.urls += css_urls(data)
+
+
+def css_urls(css: str) -> list[str]:
+    return re.findall(r"url\(\s*['\"]?([^'\")]+)", css) + re.findall(r"@import\s+['\"]([^'\"]+)", css)
+
+
+# --------------------------------------------------------------------------------------------
+# Report model
+# --------------------------------------------------------------------------------------------
+def test_the_report_and_the_metrics_module_agree(report, result):
+    direct = night_metrics(result.labels, result.pred, class_names=result.class_names,
+                           epoch_seconds=result.epoch_seconds)
+    mine = report.metrics
+    assert (mine.stages.accuracy, mine.stages.macro_f1, mine.n_scored) == (
+        direct.stages.accuracy, direct.stages.macro_f1, direct.n_scored)
+    assert np.array_equal(mine.stages.confusion, direct.stages.confusion)
+    assert mine.sleep_pred == direct.sleep_pred
+    assert report.metrics.n_epochs == 60
+    assert [row.name for row in report.stage_rows] == list(CLASS_NAMES_6)
+    # the 5-class F1 of N3 spans the N3 and N4 rows
+    n3, n4 = report.stage_rows[3], report.stage_rows[4]
+    assert (n3.f1[1].rowspan, n4.f1[1].rowspan) == (2, 0)
+
+
+def test_the_app_and_the_report_show_the_same_kappa(report, result, page):
+    from mesa_report.app_support import night_figures
+
+    app = night_figures(result.labels, result.pred, tuple(result.class_names), result.epoch_seconds)
+    assert app.kappa == report.metrics.kappa or (np.isnan(app.kappa) and np.isnan(report.metrics.kappa))
+    assert f"<td>Cohen's kappa</td><td class=\"num\">{format_number(app.kappa, 3)}</td>" in \
+        page.replace("&#39;", "'")
+
+
+def test_samples_are_chosen_for_different_reasons(result):
+    picked = choose_samples(result, 3)
+    assert len({index for index, _ in picked}) == 3 == result.n_samples
+    assert "most uncertain" in {reason for _, reason in picked}
+    assert [index for index, _ in picked] == sorted(index for index, _ in picked)
+    assert choose_samples(result, 0) == []
+    assert len(choose_samples(result, 10)) == result.n_samples
+
+
+def test_every_sample_shows_its_epochs_in_detail(report):
+    assert len(report.samples) == 1
+    for sample in report.samples:
+        assert sample.last_epoch - sample.first_epoch == 19
+        assert len(sample.epochs) == 1
+        epoch = sample.epochs[0]
+        assert sample.first_epoch <= epoch.epoch <= sample.last_epoch
+        assert epoch.traces is not None and epoch.heatmaps.raster
+    keys = [figure.key for figure in report.figures]
+    assert len(keys) == len(set(keys)) == 3 + 3  # hypnogram, 2 confusion, 3 per sample
+
+
+def test_option_checks_name_the_option(result):
+    with pytest.raises(ReportError, match="epochs per sample"):
+        build_report(result, epochs_per_sample=21)
+    with pytest.raises(ReportError, match="number of samples"):
+        build_report(result, n_samples=-1)
+
+
+def test_envelope_keeps_every_extreme_and_the_duration():
+    signal = np.random.default_rng(0).standard_normal(3840)
+    values, rate_hz = envelope_trace(signal, 128.0, 760)
+    assert values.shape == (1280,) and values.size / rate_hz == pytest.approx(30.0)
+    blocks = signal.reshape(640, 6)
+    assert np.array_equal(np.sort(values.reshape(640, 2), axis=1),
+                          np.stack([blocks.min(1), blocks.max(1)], axis=1))
+    short, same_rate = envelope_trace(signal[:100], 128.0, 760)
+    assert short.size == 100 and same_rate == 128.0
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------
+def test_html_is_self_contained(page, report):
+    finder = ResourceFinder()
+    finder.feed(page)
+    outside = [url for url in finder.urls if not url.startswith("#")]
+    assert outside == []
+    assert "vegaEmbed" in page and page.count("<script>") == 2  # the bundle once, the embedding loop
+    specs = re.findall(r'<script type="application/json" class="vega-spec" data-target="([^"]+)">',
+                       page)
+    assert specs == [f"chart-{figure.key}" for figure in report.figures]
+    assert len(page.encode("utf-8")) < 5_000_000
+
+
+def test_html_chart_specs_parse_and_carry_their_data(page):
+    bodies = re.findall(r'class="vega-spec" data-target="[^"]+">(.*?)</script>', page, re.S)
+    for body in bodies:
+        spec = json.loads(body)
+        assert spec["datasets"] and all(len(rows) > 0 for rows in spec["datasets"].values())
+        assert "url" not in json.dumps(spec.get("data", {}))
+
+
+def test_markup_in_the_subject_and_metadata_is_escaped(page, report):
+    assert SCRIPT_ID not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>not trained</b>" not in page and "&lt;b&gt;not trained&lt;/b&gt;" in page
+    for body in re.findall(r'class="vega-spec"[^>]*>(.*?)</script>', page, re.S):
+        assert "<" not in body
+
+
+def test_markup_in_channel_names_and_clock_is_escaped(tmp_path, model):
+    hostile = "<img src=x onerror=alert(2)>"
+    labels = np.tile(np.arange(6), 4)[:20]
+    write_night(tmp_path, 9, np.random.default_rng(1).standard_normal((4, 20 * 3840)).astype(np.float32),
+                labels, {"channel_names": [hostile, "EEG2", "EEG3", "Thor"], "start_clock": hostile,
+                         "edf_file": hostile})
+    write_index(tmp_path, [{"mesaid": 9, "sleep_stages": "".join(map(str, labels))}])
+    night = NightStore(tmp_path).night(9)
+    page = render_html(build_report(infer_night(model, night), night=night, n_samples=0))
+    assert hostile not in page and "&lt;img src=x onerror=alert(2)&gt;" in page
+
+
+def test_template_environment_is_shared_and_escapes():
+    env = template_environment()
+    assert env is template_environment() and env.autoescape
+    assert env.from_string("{{ v }}").render(v="<x>") == "&lt;x&gt;"
+
+
+@pytest.mark.browser
+def test_html_draws_every_chart_offline_in_chromium(page, report, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    if shutil.which("chromium") is None:
+        pytest.skip("chromium is not installed")
+    path = tmp_path / "report.html"
+    path.write_text(page, encoding="utf-8")
+    requested = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"),
+                                    args=["--no-sandbox", "--disable-gpu"])
+        tab = browser.new_page()
+        tab.on("request", lambda r: requested.append(r.url))
+        tab.goto(path.as_uri())
+        tab.wait_for_function(
+            f"document.querySelectorAll('.vega-chart svg.marks').length >= {len(report.figures)}",
+            timeout=30_000)
+        errors = tab.locator(".vega-chart").all_inner_texts()
+        browser.close()
+    assert [url for url in requested if not url.startswith("file:")] == []
+    assert not any("could not be drawn" in text for text in errors)
+
+
+# --------------------------------------------------------------------------------------------
+# PDF
+# --------------------------------------------------------------------------------------------
+def test_pdf_text_holds_the_subject_metrics_and_stages(pdf, report):
+    reader = PdfReader(io.BytesIO(pdf))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert SCRIPT_ID in text  # shown as text, never interpreted
+    assert "Cohen's kappa" in text.replace("’", "'")
+    assert format_number(report.metrics.kappa, 3).replace("–", "-") in text.replace("–", "-")
+    assert f"{report.metrics.stages.accuracy * 100:.1f} %" in text
+    for stage in CLASS_NAMES_6:
+        assert re.search(rf"\b{stage}\b", text)
+    assert "page 2 of" in text  # page numbers in the margin
+
+
+def test_pdf_metadata_and_page_size(pdf):
+    reader = PdfReader(io.BytesIO(pdf))
+    meta = reader.metadata
+    assert SCRIPT_ID in meta.title and SCRIPT_ID in meta.subject
+    assert "sleep staging" in meta["/Keywords"]
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)  # Letter
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils is not installed")
+def test_pdf_first_page_is_not_blank(pdf, tmp_path):
+    from PIL import Image
+
+    (tmp_path / "r.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(tmp_path / "r.pdf"),
+                    str(tmp_path / "p")], check=True)
+    image = Image.open(next(tmp_path.glob("p*.png"))).convert("L")
+    dark = np.asarray(image) < 128
+    assert dark.mean() > 0.01
+
+
+def test_an_unscored_night_gets_a_report_that_says_so(tmp_path, model):
+    write_night(tmp_path, 7, np.random.default_rng(2).standard_normal((4, 20 * 3840)).astype(np.float32),
+                np.full(20, -1))
+    write_index(tmp_path, [{"mesaid": 7, "sleep_stages": "9" * 20}])
+    night = NightStore(tmp_path).night(7)
+    report = build_report(infer_night(model, night), night=night, n_samples=0)
+    assert report.metrics.stages is None and report.confusion == ()
+    page = render_html(report)
+    assert "No epoch of this night has a scored stage" in page
+    pdf = render_pdf(report, pdf_variant="pdf/a-3b")
+    assert b"pdfaid" in pdf or PdfReader(io.BytesIO(pdf)).pages
+
+
+def test_bad_pdf_options_are_refused(report):
+    with pytest.raises(ReportError, match="A4 or Letter"):
+        render_pdf(report, page_size="A5")
+    with pytest.raises(ReportError, match="pdf/a-3b"):
+        render_pdf(report, pdf_variant="pdf/x-4")
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------
+def test_write_reports_and_the_stamp(lean_report, tmp_path):
+    report = build_report_with_fingerprint(lean_report, "abc")
+    paths = write_reports(report, tmp_path, ["html"], stem="mesa-sleep-0001")
+    assert paths == report_paths(tmp_path, "mesa-sleep-0001", ["html"])
+    assert paths["html"].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    stamp = json.loads(stamp_path(tmp_path, "mesa-sleep-0001").read_text())
+    assert stamp["inputs"] == "abc" and stamp["files"] == {"html": "mesa-sleep-0001_report.html"}
+    assert stamp["metrics"]["n_epochs"] == 60
+    assert reports_up_to_date(tmp_path, "mesa-sleep-0001", ["html"], "abc")
+    assert not reports_up_to_date(tmp_path, "mesa-sleep-0001", ["html"], "other inputs")
+    assert not reports_up_to_date(tmp_path, "mesa-sleep-0001", ["html", "pdf"], "abc")
+    paths["html"].unlink()
+    assert not reports_up_to_date(tmp_path, "mesa-sleep-0001", ["html"], "abc")
+
+
+def build_report_with_fingerprint(report, fingerprint):
+    import dataclasses
+
+    return dataclasses.replace(report, fingerprint=fingerprint)
+
+
+def test_an_unwritable_folder_is_an_error_that_names_it(lean_report, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(MesaReportError, match="a-file"):
+        write_reports(lean_report, blocker / "reports", ["html"], stem="s")
+
+
+def test_a_failed_write_leaves_no_partial_file_and_no_stamp(lean_report, tmp_path):
+    (tmp_path / "s_report.html").mkdir()  # the final name is taken by a folder: the rename fails
+    with pytest.raises(MesaReportError):
+        write_reports(lean_report, tmp_path, ["html"], stem="s")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s_report.html"]
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+def run_cli(*argv):
+    return cli.main(["report", "--quiet", *map(str, argv)])
+
+
+def test_command_writes_skips_and_forces(demo_night, checkpoint, tmp_path, capsys):
+    data = ["--checkpoint_path", checkpoint, "--preprocessed_dir", demo_night.path.parent,
+            "--output_dir", tmp_path, "--format", "html", "--num_samples", "1"]
+    assert run_cli("--subject", demo_night.mesaid, *data) == 0
+    written = tmp_path / f"mesa-sleep-{demo_night.mesaid:04d}_report.html"
+    first = written.stat().st_mtime_ns
+    assert "1 subject(s) reported" in capsys.readouterr().out
+    assert run_cli("--subject", demo_night.mesaid, *data) == 0
+    assert "0 subject(s) reported, 1 up to date" in capsys.readouterr().out
+    assert written.stat().st_mtime_ns == first
+    assert run_cli("--subject", demo_night.mesaid, "--force", *data) == 0
+    assert written.stat().st_mtime_ns > first
+
+
+def test_command_lists_close_matches_for_an_unknown_subject(demo_night, checkpoint, tmp_path, capsys):
+    code = run_cli("--subject", "mesa-sleep-0011", "--checkpoint_path", checkpoint,
+                   "--preprocessed_dir", demo_night.path.parent, "--output_dir", tmp_path)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "mesa-sleep-0011" in err and "close matches: mesa-sleep-0001" in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_one_failing_subject_does_not_stop_the_others(tmp_path, checkpoint, capsys):
+    store = tmp_path / "store"
+    rng = np.random.default_rng(3)
+    for mesaid, n_epochs in ((1, 20), (2, 10)):  # night 2 is shorter than one sample
+        write_night(store, mesaid, rng.standard_normal((4, n_epochs * 3840)).astype(np.float32),
+                    np.zeros(n_epochs, dtype=int))
+    write_index(store, [{"mesaid": 1, "sleep_stages": "0" * 20}, {"mesaid": 2, "sleep_stages": "0" * 10}])
+    code = run_cli("--all", "--checkpoint_path", checkpoint, "--preprocessed_dir", store,
+                   "--output_dir", tmp_path / "out", "--format", "html", "--num_samples", "1")
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "1 subject(s) reported, 0 up to date, 1 failed" in captured.out
+    assert "mesa-sleep-0002" in captured.err and "fewer than one sample" in captured.err
+    assert (tmp_path / "out" / "mesa-sleep-0001_report.html").is_file()
+    assert not (tmp_path / "out" / "mesa-sleep-0002_report.html").exists()
+
+
+def test_command_refuses_an_output_folder_it_cannot_write(demo_night, checkpoint, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code = run_cli("--all", "--checkpoint_path", checkpoint, "--preprocessed_dir",
+                   demo_night.path.parent, "--output_dir", blocker / "out")
+    assert code == 2 and "--output_dir" in capsys.readouterr().err
