@@ -1,0 +1,71 @@
+"""Faithfulness tests: their arithmetic on a tiny model and planted events made in the test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mesa_report.faithfulness import (DELETION_FRACTIONS, Samples, _delete, _hit_mask, collect_samples,
+                                      deletion_test, faithfulness_table, format_table, pointing_game,
+                                      sanity_check)
+from mesa_report.store import NightStore, write_index, write_night
+
+
+@pytest.fixture
+def samples():
+    torch.manual_seed(0)
+    return Samples(torch.randn(2, 20, 3, 3840), np.zeros((2, 20), dtype=np.int64), [1, 1], [0, 20])
+
+
+def test_deleting_tokens_zeroes_exactly_their_steps(samples):
+    masks = np.zeros((2, 3, 20), dtype=bool)
+    masks[0, 1, 4] = True
+    out = _delete(samples.features, 7, masks, step=192)
+    changed = (out != samples.features)
+    assert changed[0, 7, 1, 4 * 192:5 * 192].all()
+    assert int(changed.sum()) == 192 and samples.features.abs().sum() > 0
+
+
+def test_hit_mask_covers_the_event_plus_one_token_on_its_channel():
+    starts = np.arange(20) * 1.5
+    events = pd.DataFrame({"kind": ["spindle"], "channel": ["EEG2"], "start_s": [100.0 + 6.2],
+                           "end_s": [100.0 + 7.4]})
+    mask = _hit_mask(events, 100.0, ["EEG1", "EEG2", "EEG3"], starts, starts + 1.5)
+    assert not mask[0].any() and not mask[2].any()
+    assert np.flatnonzero(mask[1]).tolist() == [3, 4, 5]  # token 4 holds it; ±1 token
+
+
+def test_deletion_curve_shapes_and_random_baseline(tiny_model, samples):
+    result = deletion_test(tiny_model, samples, "rollout", target_epochs=[3], n_random=2)
+    assert result.fractions == DELETION_FRACTIONS
+    assert result.drop_relevant.shape == result.drop_random.shape == (len(DELETION_FRACTIONS),)
+    assert np.isfinite(result.auc_relevant) and np.isfinite(result.ratio_at(0.1))
+
+
+def test_pointing_game_counts_trials_and_chance(tiny_model, samples):
+    events = pd.DataFrame({"kind": ["spindle", "k_complex"], "channel": ["EEG2", "EEG1"],
+                           "start_s": [3 * 30 + 10.0, 25 * 30 + 3.0], "end_s": [3 * 30 + 11.0, 25 * 30 + 4.0]})
+    result = pointing_game(tiny_model, samples, "attention", lambda m: events, ["EEG1", "EEG2", "EEG3"])
+    assert result.trials == {"spindle": 1, "k_complex": 1}  # epoch 3 of sample 0, epoch 5 of sample 1
+    assert result.chance["spindle"] == pytest.approx(4 / 60)  # 10-11 s: tokens 6-7, ±1 token
+    assert 0 <= result.hit_rate("spindle") <= 1
+
+
+def test_sanity_check_and_table(tiny_model, samples):
+    rho = sanity_check(tiny_model, samples, "attention", target_epochs=(0,))
+    assert -1 <= rho <= 1
+    table = format_table(faithfulness_table(tiny_model, samples, methods=["attention"]))
+    assert table.splitlines()[0].startswith("| method") and "attention" in table
+
+
+def test_collect_samples_draws_whole_samples_from_each_night(tmp_path):
+    rng = np.random.default_rng(0)
+    for mesaid in (1, 2):
+        write_night(tmp_path, mesaid, rng.standard_normal((4, 60 * 3840)).astype(np.float32),
+                    np.zeros(60, dtype=np.int64))
+    write_index(tmp_path, [{"mesaid": m, "sleep_stages": "0" * 60} for m in (1, 2)])
+    got = collect_samples(NightStore(tmp_path), [1, 2], seq_len=20, num_channels=3, per_night=2)
+    assert got.features.shape == (4, 20, 3, 3840) and got.mesaids == [1, 1, 2, 2]
+    assert all(f % 20 == 0 for f in got.first_epochs)
