@@ -1,8 +1,9 @@
 """mesa-report's app: step through a night's samples and see where the model looked.
 
 Run it with ``streamlit run streamlit_app.py`` (``make app``). This file only lays out widgets
-and charts; sources, caching and navigation live in ``mesa_report.app_support`` and
-``mesa_report.app_state``, every view comes from ``mesa_report.charts``.
+and charts: what is opened lives in ``mesa_report.app_sources``, caching and views in
+``mesa_report.app_support``, navigation and the URL in ``mesa_report.app_state``, and every chart
+comes from ``mesa_report.charts``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import functools
 
 import streamlit as st
 
+from mesa_report import app_sources
 from mesa_report import app_state as nav
 from mesa_report import app_support as support
 from mesa_report import charts
@@ -23,30 +25,30 @@ state = st.session_state
 request, url_problems = nav.session_request(state, st.query_params.to_dict())
 
 # ---- sources (sidebar) ------------------------------------------------------------------------
-if support.SOURCES_KEY not in state:
+if app_sources.SOURCES_KEY not in state:
     with st.spinner("Preparing the demo cohort (the first start builds it: up to a minute)…"):
         try:
-            state[support.SOURCES_KEY] = support.demo_sources()
+            state[app_sources.SOURCES_KEY] = app_sources.demo_sources()
         except MesaReportError as exc:
-            state[support.SOURCES_KEY] = None
+            state[app_sources.SOURCES_KEY] = None
             st.error(str(exc))
-sources = state[support.SOURCES_KEY]
+sources = state[app_sources.SOURCES_KEY]
 
 with st.sidebar:
     st.header("Open")
     if sources is not None:
-        st.caption(support.sources_caption(sources))
+        st.caption(app_sources.sources_caption(sources))
     with st.form("open_form"):
-        checkpoint_key, folder_key, csv_key = support.PATH_KEYS
+        checkpoint_key, folder_key, csv_key = app_sources.PATH_KEYS
         st.text_input("Checkpoint", key=checkpoint_key, placeholder="checkpoints_mesa/best_model.pth")
         st.text_input("Preprocessed folder", key=folder_key, placeholder="C:\\mesa")
         st.text_input("Index CSV", key=csv_key, placeholder="mesa_final.csv (inside the folder)")
-        st.form_submit_button("Open", help="An empty field keeps what is open now.", on_click=support.on_open,
-                              args=(state,))
-    if error := state.pop(support.OPEN_ERROR_KEY, None):
+        st.form_submit_button("Open", help="An empty field keeps what is open now.",
+                              on_click=app_sources.on_open, args=(state,))
+    if error := state.pop(app_sources.OPEN_ERROR_KEY, None):
         st.error(error)
     if sources is not None and not sources.is_demo:
-        st.button("Back to the demo", on_click=support.back_to_demo, args=(state,))
+        st.button("Back to the demo", on_click=app_sources.back_to_demo, args=(state,))
     st.header("Attention maps")
     map_options = st.container()
 
@@ -59,8 +61,8 @@ for notice in sources.notices:
 for problem in url_problems:
     st.warning(f"Link: {problem}")
 try:
-    model = support.open_model(sources.checkpoint)
-    store = support.open_store(sources.preprocessed_dir, sources.csv_path)
+    model = app_sources.open_model(sources.checkpoint)
+    store = app_sources.open_store(sources.preprocessed_dir, sources.csv_path)
 except MesaReportError as exc:
     st.error(str(exc))
     st.stop()
@@ -70,7 +72,8 @@ with map_options:
     layer = st.selectbox("Layer", layers, index=len(layers) - 1, key="layer",
                          format_func=lambda k: f"layer {k + 1}",
                          help="Encoder layer of the temporal and inter-epoch maps (the seed shows the last).")
-    head = st.selectbox("Head", support.head_choices(model.config), key="head", format_func=support.head_label)
+    head = st.selectbox("Head", support.head_choices(model.config), key="head",
+                        format_func=support.head_label)
     cmaps = support.colour_maps(st.selectbox("Colour scheme", support.COLOUR_CHOICES, key="colours"))
 
 # ---- the night --------------------------------------------------------------------------------
@@ -79,18 +82,19 @@ state[nav.SUBJECT_KEY] = subject
 st.selectbox("Night", store.mesaids, key=nav.SUBJECT_KEY, format_func=record_id,
              on_change=nav.on_subject_chosen, args=(state,))
 try:
-    night = support.night_in_store(store, subject)
+    night = app_sources.night_in_store(store, subject)
     result = support.night_inference(model, night)
 except MesaReportError as exc:
     st.error(str(exc))
     st.stop()
-view, more_problems = support.settle_view(state, request, result, subject)
+_, more_problems = support.settle_view(state, request, result, subject)
 for problem in problems + more_problems:
     st.warning(f"Link: {problem}")
 
 figures = support.night_figures(result.labels, result.pred, result.class_names, result.epoch_seconds)
-night_charts = support.night_chart_specs(result.labels, result.pred, result.confidence, result.class_names,
-                                         result.epoch_seconds, f"{record_id(subject)}: scored and predicted")
+night_charts = support.night_chart_specs(result.labels, result.pred, result.confidence,
+                                         result.class_names, result.epoch_seconds,
+                                         f"{record_id(subject)}: scored and predicted")
 support.draw_spec(st, night_charts["hypnogram"])
 numbers, confusion = st.columns([1, 2])
 with numbers:
@@ -104,7 +108,8 @@ with numbers:
     for fmt, (label, mime) in support.REPORT_FORMATS.items():
         st.download_button(label, key=f"report_{fmt}", mime=mime, on_click="ignore",
                            file_name=f"{record_id(subject)}_report.{fmt}",
-                           data=functools.partial(support.report_bytes, fmt, result, night, sources.checkpoint))
+                           data=functools.partial(support.report_bytes, fmt, result, night,
+                                                  sources.checkpoint))
 if "confusion" in night_charts:
     support.draw_spec(confusion, night_charts["confusion"])
 
@@ -115,54 +120,56 @@ def sample_section() -> None:
     view, _ = support.settle_view(state, nav.state_request(state), result, subject)
     st.subheader("Sample")
     buttons = st.container(horizontal=True)
-    buttons.button("◀ Previous", key="previous", on_click=nav.on_step, args=(state, -1, result.n_samples),
-                      disabled=view.sample == 0)
-    buttons.button("Next ▶", key="next", on_click=nav.on_step, args=(state, 1, result.n_samples),
-                      disabled=view.sample == result.n_samples - 1)
+    buttons.button("◀ Previous", key="previous", on_click=nav.on_step,
+                   args=(state, -1, result.n_samples), disabled=view.sample == 0)
+    buttons.button("Next ▶", key="next", on_click=nav.on_step,
+                   args=(state, 1, result.n_samples), disabled=view.sample == result.n_samples - 1)
     jump = (result.labels, result.pred, result.sample_starts, result.seq_len)
-    buttons.button("Next wrong prediction", key="next_wrong", on_click=nav.on_jump, args=(state, "wrong", *jump))
+    buttons.button("Next wrong prediction", key="next_wrong", on_click=nav.on_jump,
+                   args=(state, "wrong", *jump))
     buttons.button("Next stage transition", key="next_transition", on_click=nav.on_jump,
-                      args=(state, "transition", *jump))
+                   args=(state, "transition", *jump))
     if result.n_samples > 1:
-        st.select_slider("Sample", range(result.n_samples), key=nav.SAMPLE_KEY, format_func=lambda k: str(k + 1),
-                         on_change=nav.on_sample_chosen, args=(state,))
+        st.select_slider("Sample", range(result.n_samples), key=nav.SAMPLE_KEY,
+                         format_func=lambda k: str(k + 1), on_change=nav.on_sample_chosen, args=(state,))
     if notice := state.pop(nav.NOTICE_KEY, None):
         st.info(notice)
 
-    att = support.sample_attention(result, view.sample, layer=layer, head=head)
+    att = support.sample_maps(result, view.sample, layer=layer, head=head)
     epochs = nav.sample_epochs(result.sample_starts, result.seq_len, view.sample)
     st.markdown(support.sample_caption(result, view.sample, att))
-    event = support.draw(st, 
-        charts.inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels, class_names=att.class_names,
-                                 first_epoch=epochs[0], cmap=cmaps["epoch"],
-                                 subtitle=f"layer {layer + 1} · {att.heads} · click a row to select its epoch"),
-        key=nav.chart_key(view.sample, state), on_select="rerun", selection_mode=charts.EPOCH_SELECTION)
+    heatmap = charts.inter_epoch_chart(
+        att.epoch, att.true_labels, att.pred_labels, class_names=att.class_names, first_epoch=epochs[0],
+        cmap=cmaps["epoch"], subtitle=f"layer {layer + 1} · {att.heads} · click a row to select its epoch")
+    event = support.draw(st, heatmap, key=nav.chart_key(view.sample, state), on_select="rerun",
+                         selection_mode=charts.EPOCH_SELECTION)
     nav.take_chart_pick(state, support.picked_epoch(event), epochs)
 
     pick, channels = st.columns([2, 3])
-    pick.selectbox("Epoch", list(epochs), key=nav.EPOCH_KEY, on_change=nav.on_epoch_chosen, args=(state,),
-                   format_func=lambda e: support.epoch_label(att, epochs[0], e))
+    pick.selectbox("Epoch", list(epochs), key=nav.EPOCH_KEY, on_change=nav.on_epoch_chosen,
+                   args=(state,), format_func=lambda e: support.epoch_label(att, epochs[0], e))
     channels.radio("Channel", list(result.channel_names), key=nav.CHANNEL_KEY, horizontal=True,
                    format_func=channel_label)
     epoch, name = state[nav.EPOCH_KEY], state[nav.CHANNEL_KEY]
     position, channel = epoch - epochs[0], list(result.channel_names).index(name)
     title = f"epoch {support.epoch_label(att, epochs[0], epoch)}"
     left, right = st.columns(2)
+    temporal = att.temporal[position, channel]  # (N, N) query × key token
     support.draw(left, charts.channel_chart(att.channel[position], att.channel_names, cmap=cmaps["channel"],
-                                           title=title, subtitle=f"channel attention · {att.heads}"))
-    support.draw(right, charts.temporal_chart(att.temporal[position, channel], att.token_start_s, att.token_end_s,
-                                             cmap=cmaps["temporal"], title=title,
-                                             subtitle=f"temporal attention · {channel_label(name)} · "
-                                                      f"layer {layer + 1} · {att.heads}"))
-    support.draw(st, charts.trace_chart(support.epoch_signal(night, epoch, channel), result.sfreq_hz,
-                                       charts.received_attention(att.temporal[position, channel]),
-                                       att.token_start_s, att.token_end_s, channel_name=name, cmap=cmaps["temporal"],
-                                       title=f"{title} · {channel_label(name)}"))
+                                            title=title, subtitle=f"channel attention · {att.heads}"))
+    support.draw(right, charts.temporal_chart(
+        temporal, att.token_start_s, att.token_end_s, cmap=cmaps["temporal"], title=title,
+        subtitle=f"temporal attention · {channel_label(name)} · layer {layer + 1} · {att.heads}"))
+    support.draw(st, charts.trace_chart(
+        support.epoch_signal(night, epoch, channel), result.sfreq_hz, charts.received_attention(temporal),
+        att.token_start_s, att.token_end_s, channel_name=name, cmap=cmaps["temporal"],
+        title=f"{title} · {channel_label(name)}"))
 
     shown = nav.View(subject=subject, sample=view.sample, epoch=epoch, channel=name)
     st.download_button("PNG of this view", key="png", file_name=f"{support.view_stem(shown)}.png",
                        mime="image/png", on_click="ignore",
-                       data=lambda: support.view_png(att, epochs[0], position, cmaps, title=support.view_stem(shown)))
+                       data=functools.partial(support.view_png, att, epochs[0], position, cmaps,
+                                              support.view_stem(shown)))
     wanted = nav.view_query(shown)
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)

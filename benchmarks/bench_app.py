@@ -71,12 +71,13 @@ def browser_timings(clicks: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clicks", type=int, default=10, help="Next clicks to time (default 10)")
     parser.add_argument("--no-browser", action="store_true", help="skip the headless Chromium timing")
     args = parser.parse_args()
 
-    from mesa_report.app_support import demo_size, demo_sources
+    from mesa_report.app_sources import demo_size, demo_sources
 
     started = time.perf_counter()
     sources = demo_sources()

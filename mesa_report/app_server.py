@@ -145,6 +145,11 @@ def chromium_path() -> Path:
     ------
     MesaReportError
         If no Chromium is installed (``make test`` installs it: ``scripts/system_deps.sh``).
+
+    Examples
+    --------
+    >>> chromium_path()  # doctest: +SKIP
+    PosixPath('/usr/bin/chromium')
     """
     for name in CHROMIUM_NAMES:
         found = shutil.which(name)
@@ -187,6 +192,10 @@ def wait_for_charts(page, count: int = PAGE_CHARTS) -> None:
     ------
     MesaReportError
         If the page shows an uncaught exception instead (its text is in the message).
+
+    Examples
+    --------
+    >>> wait_for_charts(page)  # doctest: +SKIP
     """
     page.wait_for_function(
         "([charts, failure, n]) => document.querySelectorAll(charts).length >= n"
@@ -199,7 +208,12 @@ def wait_for_charts(page, count: int = PAGE_CHARTS) -> None:
 
 
 def wait_until_idle(page) -> None:
-    """Wait until Streamlit shows no running indicator."""
+    """Wait until Streamlit shows no running indicator.
+
+    Examples
+    --------
+    >>> wait_until_idle(page)  # doctest: +SKIP
+    """
     page.wait_for_function(
         "() => !document.querySelector(\"[data-testid='stStatusWidget']\")"
         " || !document.querySelector(\"[data-testid='stStatusWidget']\").innerText.match(/Running|Stop/)")
@@ -210,6 +224,11 @@ def full_screenshot(page, path: Path) -> Path:
 
     Streamlit scrolls its main area inside the window, so Playwright's ``full_page`` would only
     capture the visible part.
+
+    Examples
+    --------
+    >>> full_screenshot(page, Path("docs/app.png"))  # doctest: +SKIP
+    PosixPath('docs/app.png')
     """
     height = page.evaluate(
         "() => Math.max(...[...document.querySelectorAll(\"[data-testid='stMainBlockContainer'],"
@@ -224,7 +243,13 @@ def full_screenshot(page, path: Path) -> Path:
 
 
 def sample_text(page) -> str:
-    """The caption naming the current sample, e.g. ``Sample 2 of 24``."""
+    """The caption naming the current sample.
+
+    Examples
+    --------
+    >>> sample_text(page)  # doctest: +SKIP
+    'Sample 2 of 24'
+    """
     import re
 
     caption = page.get_by_text(re.compile(SAMPLE_TEXT)).first
@@ -236,6 +261,10 @@ def click_and_wait(page, button: str) -> float:
 
     The app writes the view to the URL as the last step of a run, so the time covers the
     server's whole rerun and the round trip to the browser (not the drawing of the charts).
+
+    Examples
+    --------
+    >>> seconds = click_and_wait(page, "Next ▶")  # doctest: +SKIP
     """
     before = page.url
     started = time.perf_counter()

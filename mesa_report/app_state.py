@@ -43,9 +43,6 @@ LAST_PICK_KEY = "last_chart_pick"
 URL_READ_KEY = "url_read"
 """Session key set once the URL's view has been read (on a session's first run)."""
 
-JUMPS = ("wrong", "transition")
-"""Kinds of jump: the next wrong prediction, the next scored stage transition."""
-
 _MAX_SHOWN = 40
 
 
@@ -390,26 +387,53 @@ def on_step(state: MutableMapping, step: int, n_samples: int) -> None:
 
 
 def on_sample_chosen(state: MutableMapping) -> None:
-    """The sample slider moved: select the new sample's default epoch."""
+    """The sample slider moved: select the new sample's default epoch.
+
+    Examples
+    --------
+    >>> state = {"sample": 4, "epoch": 3}
+    >>> on_sample_chosen(state); state["epoch"]
+    """
     state[EPOCH_KEY] = None
     _epoch_set_elsewhere(state)
 
 
 def on_subject_chosen(state: MutableMapping) -> None:
-    """Another night was chosen: start at its first sample."""
+    """Another night was chosen: start at its first sample.
+
+    Examples
+    --------
+    >>> state = {"subject": 2, "sample": 4}
+    >>> on_subject_chosen(state); state["sample"]
+    0
+    """
     state[SAMPLE_KEY] = 0
     state[EPOCH_KEY] = None
     _epoch_set_elsewhere(state)
 
 
 def on_sources_changed(state: MutableMapping) -> None:
-    """Other files were opened: forget the night shown (it may not exist there)."""
+    """Other files were opened: forget the night shown (it may not exist there).
+
+    Examples
+    --------
+    >>> state = {"subject": 2, "sample": 4}
+    >>> on_sources_changed(state); "subject" in state, state["sample"]
+    (False, 0)
+    """
     state.pop(SUBJECT_KEY, None)
     on_subject_chosen(state)
 
 
 def on_epoch_chosen(state: MutableMapping) -> None:
-    """The epoch was chosen from the list: the chart's own highlight no longer applies."""
+    """The epoch was chosen from the list: the chart's own highlight no longer applies.
+
+    Examples
+    --------
+    >>> state = {}
+    >>> on_epoch_chosen(state); chart_key(0, state)
+    'inter_epoch_0_1'
+    """
     _epoch_set_elsewhere(state)
 
 

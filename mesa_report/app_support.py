@@ -1,57 +1,40 @@
-"""Everything the Streamlit page needs that is not a widget call.
+"""What the page shows, computed outside the page: a night's cached inference, its figures and views.
 
-* **Sources**: the demo cohort and demo checkpoint by default (with an untrained stand-in and a
-  notice while the demo checkpoint does not exist), or the user's own checkpoint, preprocessed
-  folder and index CSV, each path checked before anything is replaced.
-* **Caching**: a model is loaded once per checkpoint file (``st.cache_resource``); a night's
-  inference with every attention map runs once per (checkpoint, night, settings)
-  (``st.cache_data``), so stepping between samples or changing the layer, head or colours only
-  slices arrays that are already there. Cache keys include each file's size and modification
-  time, so a file replaced on disk is read again.
-* **Views**: the arrays each chart of :mod:`mesa_report.charts` needs for one sample, the night's
-  figures from :func:`mesa_report.metrics.night_metrics` (the reports' own numbers), and the bytes
-  behind the download buttons.
+* A night's inference with every attention map runs once per (checkpoint, night, settings)
+  (``st.cache_data``), with a progress bar the first time; stepping between samples or changing
+  the layer, head or colours only slices arrays that are already there.
+* The night's figures come from :func:`mesa_report.metrics.night_metrics`, the reports' own
+  function, and its charts are built once per night.
+* One sample's maps for the chosen layer and head, the helpers that draw every chart of
+  :mod:`mesa_report.charts` at its own size, and the bytes behind the download buttons.
 
-Navigation and the view kept in the URL are plain functions in :mod:`mesa_report.app_state`.
+What is opened lives in :mod:`mesa_report.app_sources`; navigation and the view kept in the URL
+in :mod:`mesa_report.app_state`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import MutableMapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import altair as alt
 import numpy as np
 import streamlit as st
-import torch
 
-from . import app_state, charts, demo, inference
-from .checkpoint import checkpoint_summary, load_model, save_checkpoint
-from .errors import CheckpointError, DataError, MesaReportError
+from . import app_state, charts, inference
+from .app_sources import file_stamp
+from .checkpoint import checkpoint_summary
 from .inference import NightInference
 from .metrics import NightMetrics, night_metrics
 from .model import MesaTransformer, ModelConfig
 from .render import chart_spec, render_chart
 from .report import render_report_html, render_report_pdf
-from .store import INDEX_NAME, Night, NightStore, night_filename, record_id
+from .selection import wrong_predictions
+from .store import Night, record_id
 from .visualize import SampleAttention
-
-DEMO_SIZE_ENV = "MESA_REPORT_DEMO_SIZE"
-"""Environment variable for a smaller demo cohort, ``NIGHTSxHOURS`` (e.g. ``2x1``)."""
-
-UNTRAINED_NAME = "untrained_model.pth"
-"""Stand-in checkpoint in the cache folder while ``mesa_report.demo.DEMO_CHECKPOINT`` does not exist."""
-
-UNTRAINED_SEED = 0
-"""Seed of the stand-in model's random weights."""
 
 BATCH_SIZE = 8
 """Samples per forward pass of a night's inference."""
-
-CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
-"""File endings accepted as checkpoints."""
 
 SEED_COLOURS = "seed's (plasma · YlOrRd · viridis)"
 """Colour choice that keeps the seed's map per view."""
@@ -61,318 +44,6 @@ COLOUR_CHOICES = (SEED_COLOURS, *charts.COLOUR_SCHEMES)
 
 MEAN_OF_HEADS = None
 """Head choice meaning the mean over the heads."""
-
-
-# --------------------------------------------------------------------------------------------
-# Sources
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Sources:
-    """The three things the app reads.
-
-    Attributes
-    ----------
-    checkpoint : Path
-        Model checkpoint.
-    preprocessed_dir : Path
-        Folder of ``mesa-sleep-NNNN_preprocessed.pt`` files.
-    csv_path : Path
-        Index CSV.
-    is_demo : bool
-        True for the built-in demo cohort.
-    notices : tuple of str
-        What the user should know about these sources (e.g. an untrained stand-in model).
-    """
-
-    checkpoint: Path
-    preprocessed_dir: Path
-    csv_path: Path
-    is_demo: bool
-    notices: tuple[str, ...] = ()
-
-
-def demo_size(environ: dict[str, str] | os._Environ = os.environ) -> tuple[int, float]:
-    """Nights and hours of the demo cohort: the demo's defaults, or ``$MESA_REPORT_DEMO_SIZE``.
-
-    Raises
-    ------
-    DataError
-        If the variable is set but is not ``NIGHTSxHOURS``.
-
-    Examples
-    --------
-    >>> demo_size({"MESA_REPORT_DEMO_SIZE": "2x1.5"})
-    (2, 1.5)
-    >>> demo_size({}) == (demo.DEFAULT_N_NIGHTS, demo.DEFAULT_HOURS)
-    True
-    """
-    text = environ.get(DEMO_SIZE_ENV, "").strip()
-    if not text:
-        return demo.DEFAULT_N_NIGHTS, demo.DEFAULT_HOURS
-    nights, _, hours = text.lower().partition("x")
-    try:
-        return int(nights), float(hours)
-    except ValueError:
-        raise DataError(f"{DEMO_SIZE_ENV}={text!r} is not NIGHTSxHOURS (e.g. 2x1 for two nights "
-                        "of one hour); fix or unset it") from None
-
-
-def untrained_checkpoint(cache_dir: Path) -> Path:
-    """A seed-sized model with fixed random weights, saved once in ``cache_dir``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> untrained_checkpoint(Path(tempfile.mkdtemp())).name
-    'untrained_model.pth'
-    """
-    path = Path(cache_dir) / UNTRAINED_NAME
-    if not path.is_file():
-        torch.manual_seed(UNTRAINED_SEED)
-        save_checkpoint(path, MesaTransformer(ModelConfig()).eval())
-    return path
-
-
-@st.cache_resource(show_spinner=False)
-def _demo_sources(cache_dir: str, n_nights: int, hours: float) -> Sources:
-    built = demo.demo_store(cache_dir, n_nights=n_nights, hours=hours)
-    notices: tuple[str, ...] = ()
-    checkpoint = demo.DEMO_CHECKPOINT
-    if not checkpoint.is_file():
-        checkpoint = untrained_checkpoint(Path(cache_dir))
-        notices = (f"The demo checkpoint {demo.DEMO_CHECKPOINT.name} is not installed, so the demo runs "
-                   "an untrained model with random weights: its predictions and attention mean "
-                   "nothing. Open a trained checkpoint in the sidebar.",)
-    return Sources(checkpoint=checkpoint, preprocessed_dir=built.preprocessed_dir,
-                   csv_path=built.csv_path, is_demo=True, notices=notices)
-
-
-def demo_sources() -> Sources:
-    """The demo cohort (built into the cache folder on first use) and the demo checkpoint.
-
-    Examples
-    --------
-    >>> demo_sources().is_demo  # doctest: +SKIP
-    True
-    """
-    n_nights, hours = demo_size()
-    return _demo_sources(str(demo.default_cache_dir()), n_nights, hours)
-
-
-def sources_caption(sources: Sources) -> str:
-    """What is open, in two Markdown lines.
-
-    Examples
-    --------
-    >>> print(sources_caption(Sources(Path("m.pth"), Path("store"), Path("store/i.csv"), False)))
-    **Your files** · checkpoint `m.pth`
-    folder `store` · index `i.csv`
-    """
-    kind = "Demo cohort" if sources.is_demo else "Your files"
-    return (f"**{kind}** · checkpoint `{sources.checkpoint.name}`  \n"
-            f"folder `{sources.preprocessed_dir}` · index `{sources.csv_path.name}`")
-
-
-def clean_path(text: str) -> Path | None:
-    """A typed path without surrounding spaces or quotes, ``~`` expanded; None when empty.
-
-    Examples
-    --------
-    >>> clean_path('  "~/mesa"  ') == Path.home() / "mesa"
-    True
-    >>> clean_path("   ") is None
-    True
-    """
-    stripped = str(text).strip().strip("'\"").strip()
-    return Path(stripped).expanduser() if stripped else None
-
-
-def check_checkpoint_path(path: Path) -> Path:
-    """The checkpoint file, or a :class:`CheckpointError` that says what is wrong with the path.
-
-    Examples
-    --------
-    >>> check_checkpoint_path(Path("no/such/model.pth"))
-    Traceback (most recent call last):
-    ...
-    mesa_report.errors.CheckpointError: no checkpoint at no/such/model.pth; give the path of a .pth file written by training (e.g. checkpoints_mesa/best_model.pth)
-    """
-    if path.is_dir():
-        raise CheckpointError(f"{path} is a folder; give the checkpoint file inside it "
-                              "(e.g. checkpoints_mesa/best_model.pth)")
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}; give the path of a .pth file written by "
-                              "training (e.g. checkpoints_mesa/best_model.pth)")
-    if path.suffix.lower() not in CHECKPOINT_SUFFIXES:
-        raise CheckpointError(f"{path} does not look like a checkpoint (expected a file ending in "
-                              f"{', '.join(CHECKPOINT_SUFFIXES)})")
-    return path
-
-
-def check_store_paths(folder: Path, csv_path: Path | None) -> tuple[Path, Path]:
-    """The preprocessed folder and its index CSV, or a :class:`DataError` naming the wrong one.
-
-    An empty CSV field means ``mesa_final.csv`` inside the folder; a relative CSV path that
-    does not exist from the working folder is looked for inside the folder.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> check_store_paths(Path(tempfile.mkdtemp()), None)
-    Traceback (most recent call last):
-    ...
-    mesa_report.errors.DataError: ...mesa_final.csv not found; give the index CSV written with the nights
-    """
-    if not folder.is_dir():
-        raise DataError(f"preprocessed folder {folder} does not exist or is not a folder; give "
-                        "the folder that holds the mesa-sleep-NNNN_preprocessed.pt files")
-    if csv_path is None:
-        csv_path = folder / INDEX_NAME
-    elif not csv_path.is_absolute() and not csv_path.exists() and (folder / csv_path).is_file():
-        csv_path = folder / csv_path
-    if not csv_path.is_file():
-        raise DataError(f"index CSV {csv_path} not found; give the index CSV written with the nights")
-    return folder, csv_path
-
-
-def night_in_store(store: NightStore, mesaid: int) -> Night:
-    """A night of the opened store, refusing a file that resolves outside the chosen folder.
-
-    Raises
-    ------
-    DataError
-        If the night is not in the store, or its file is a link to somewhere outside the folder.
-    """
-    root = store.root.resolve()
-    target = (store.root / night_filename(mesaid)).resolve()
-    if not target.is_relative_to(root):
-        raise DataError(f"{record_id(mesaid)}: {store.root / night_filename(mesaid)} points to "
-                        f"{target}, outside the opened folder {root}; copy the file into the folder")
-    return store.night(mesaid)
-
-
-def file_stamp(path: Path) -> tuple[str, int, int]:
-    """What identifies a file's content for caching: resolved path, modification time, size.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> path = Path(tempfile.mkdtemp()) / "f"; _ = path.write_bytes(b"abc")
-    >>> file_stamp(path)[2]
-    3
-    """
-    resolved = Path(path).resolve()
-    info = resolved.stat()
-    return str(resolved), info.st_mtime_ns, info.st_size
-
-
-@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _cached_model(checkpoint: str, stamp: tuple[str, int, int]) -> MesaTransformer:
-    return load_model(checkpoint, num_channels=None, time_steps=None, seq_len=None, num_classes=None)
-
-
-def open_model(checkpoint: Path) -> MesaTransformer:
-    """The model of a checkpoint, loaded once per file content and shared by every session.
-
-    Raises
-    ------
-    CheckpointError
-        If the file is missing, unsafe, or not a MESA Transformer checkpoint.
-    """
-    path = check_checkpoint_path(checkpoint)
-    return _cached_model(str(path), file_stamp(path))
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _cached_store(folder: str, csv_path: str, stamp: tuple[str, int, int]) -> NightStore:
-    return NightStore(folder, csv_path)
-
-
-def open_store(folder: Path, csv_path: Path | None = None) -> NightStore:
-    """The nights of a preprocessed folder, opened once per index CSV content.
-
-    Raises
-    ------
-    DataError
-        If the folder or CSV is missing or unreadable, or no listed night has a file.
-    """
-    folder, csv_path = check_store_paths(folder, csv_path)
-    store = _cached_store(str(folder), str(csv_path), file_stamp(csv_path))
-    if not store.mesaids:
-        listed = len(store.missing)
-        raise DataError(f"{folder} holds no night listed in {csv_path.name} ({listed} listed, "
-                        f"none with its mesa-sleep-NNNN_preprocessed.pt file); pick the folder the "
-                        "nights were preprocessed into")
-    return store
-
-
-def user_sources(checkpoint_text: str, folder_text: str, csv_text: str,
-                 current: Sources | None) -> Sources:
-    """Sources from the sidebar's fields; an empty field keeps what is open now.
-
-    Every path is checked and the model and store are opened before anything is replaced, so
-    a wrong path leaves the app showing what it showed.
-
-    Raises
-    ------
-    CheckpointError, DataError
-        With a message naming the path that is wrong.
-
-    Examples
-    --------
-    >>> user_sources("", "no/such/folder", "", None)
-    Traceback (most recent call last):
-    ...
-    mesa_report.errors.CheckpointError: no checkpoint is open yet; give the path of a .pth file written by training
-    """
-    checkpoint = clean_path(checkpoint_text) or (current.checkpoint if current else None)
-    folder, csv_path = clean_path(folder_text), clean_path(csv_text)
-    if folder is None and csv_path is not None:
-        raise DataError("an index CSV was given without its preprocessed folder; fill in the "
-                        "folder too (or clear the CSV field)")
-    if checkpoint is None:
-        raise CheckpointError("no checkpoint is open yet; give the path of a .pth file written by training")
-    if folder is None:
-        if current is None:
-            raise DataError("no preprocessed folder is open yet; give the folder that holds the "
-                            "mesa-sleep-NNNN_preprocessed.pt files")
-        folder, csv_path = current.preprocessed_dir, current.csv_path
-    open_model(checkpoint)
-    store = open_store(folder, csv_path)
-    unchanged = current is not None and (
-        (checkpoint, store.root, store.csv_path)
-        == (current.checkpoint, current.preprocessed_dir, current.csv_path))
-    if unchanged:
-        return current
-    return Sources(checkpoint=checkpoint, preprocessed_dir=store.root, csv_path=store.csv_path,
-                   is_demo=False)
-
-
-SOURCES_KEY = "sources"
-"""Session key of the open :class:`Sources` (None when even the demo could not be prepared)."""
-
-OPEN_ERROR_KEY = "open_error"
-"""Session key of the message of a failed attempt to open the user's files."""
-
-PATH_KEYS = ("checkpoint_text", "folder_text", "csv_text")
-"""Session keys of the sidebar's path fields."""
-
-
-def on_open(state: MutableMapping) -> None:
-    """The sidebar's Open button: open the typed paths, or keep what is open and say why not."""
-    try:
-        state[SOURCES_KEY] = user_sources(*(state.get(key, "") for key in PATH_KEYS),
-                                          state.get(SOURCES_KEY))
-    except MesaReportError as exc:
-        state[OPEN_ERROR_KEY] = str(exc)
-        return
-    app_state.on_sources_changed(state)
-
-
-def back_to_demo(state: MutableMapping) -> None:
-    """Button callback: drop the user's sources; the next run opens the demo again."""
-    state.pop(SOURCES_KEY, None)
-    app_state.on_sources_changed(state)
 
 
 # --------------------------------------------------------------------------------------------
@@ -396,6 +67,12 @@ def night_inference(model: MesaTransformer, night: Night) -> NightInference:
     """Predictions and every attention map of a night, computed once per (checkpoint, night).
 
     A progress bar shows while the model runs; later calls return the cached result.
+
+    Examples
+    --------
+    >>> result = night_inference(open_model(path), store.night(1))  # doctest: +SKIP
+    >>> result.n_samples  # doctest: +SKIP
+    24
 
     Raises
     ------
@@ -471,12 +148,14 @@ def colour_maps(choice: str) -> dict[str, str]:
     return {"epoch": choice, "channel": choice, "temporal": choice}
 
 
-def sample_attention(result: NightInference, sample: int, *, layer: int, head: int | None) -> SampleAttention:
+def sample_maps(result: NightInference, sample: int, *, layer: int, head: int | None) -> SampleAttention:
     """One sample's maps for the chosen layer and head, from the stored inference (no model run).
 
     Examples
     --------
-    >>> # see tests/test_app.py: the arrays equal the model's own maps for that sample
+    >>> att = sample_maps(result, 2, layer=-1, head=None)  # doctest: +SKIP
+    >>> att.epoch.shape, att.temporal.shape  # doctest: +SKIP
+    ((20, 20), (20, 3, 20, 20))
     """
     view = result.sample(sample)
     maps = view.attention
@@ -497,7 +176,13 @@ def sample_attention(result: NightInference, sample: int, *, layer: int, head: i
 
 
 def epoch_signal(night: Night, epoch: int, channel: int) -> np.ndarray:
-    """The samples of one epoch and channel, ``(T,)`` (read from the mapped file only)."""
+    """The samples of one epoch and channel, ``(T,)`` (read from the mapped file only).
+
+    Examples
+    --------
+    >>> epoch_signal(night, 45, channel=2).shape  # doctest: +SKIP
+    (3840,)
+    """
     return night.epochs(epoch, epoch + 1, channels=channel + 1)[0, channel]  # (T,)
 
 
@@ -529,7 +214,12 @@ NATURAL_SIZE = {"type": "pad", "contains": "padding"}
 
 
 def draw_spec(where, spec: dict, **options):
-    """Show a Vega-Lite spec at its own size and in its own colours (see :func:`draw`)."""
+    """Show a Vega-Lite spec at its own size and in its own colours (see :func:`draw`).
+
+    Examples
+    --------
+    >>> draw_spec(st, night_chart_specs(*night_args)["hypnogram"])  # doctest: +SKIP
+    """
     return where.vega_lite_chart({**spec, "autosize": NATURAL_SIZE}, width="content", theme=None, **options)
 
 
@@ -566,8 +256,29 @@ def picked_epoch(event: dict | None) -> int | None:
 
 def view_png(att: SampleAttention, first_epoch: int, position: int, cmaps: dict[str, str],
              title: str) -> bytes:
-    """PNG of the current view: inter-epoch attention, then the selected epoch's channel and
-    temporal attention (the seed's dashboard for one epoch)."""
+    """PNG of the current view: the seed's dashboard for the selected epoch.
+
+    Inter-epoch attention of the sample on top, then the epoch's channel attention and the
+    temporal attention of every channel, in the page's colours.
+
+    Parameters
+    ----------
+    att : SampleAttention
+        The sample's maps (:func:`sample_maps`).
+    first_epoch : int
+        Night index of the sample's first epoch.
+    position : int
+        The selected epoch's position within the sample.
+    cmaps : dict
+        Colour map per view (:func:`colour_maps`).
+    title : str
+        Title of the picture.
+
+    Examples
+    --------
+    >>> view_png(att, 40, 3, colour_maps(SEED_COLOURS), "mesa-sleep-0001")[:4]  # doctest: +SKIP
+    b'\\x89PNG'
+    """
     chart = charts.dashboard_chart(
         att.epoch, att.channel, att.temporal, att.true_labels, att.pred_labels, epochs=[position],
         channel_names=att.channel_names, token_start_s=att.token_start_s, token_end_s=att.token_end_s,
@@ -581,12 +292,14 @@ def default_epoch(result: NightInference, sample: int) -> int:
 
     Wrong predictions first, then stage transitions, then the least sure prediction
     (:func:`mesa_report.selection.rank_epochs`), judged by the sample's own predictions.
+
+    Examples
+    --------
+    >>> default_epoch(result, 2)  # doctest: +SKIP
+    47
     """
-    probs = result.sample_probs[sample]  # (S, K)
-    first = int(result.sample_starts[sample])
-    labels = result.labels[first:first + result.seq_len]  # (S,)
-    uncertainty = -(probs * np.log(probs + 1e-8)).sum(axis=1)  # (S,)
-    return app_state.default_epoch(labels, probs.argmax(axis=1), uncertainty, first)
+    view = result.sample(sample)
+    return app_state.default_epoch(view.labels, view.pred, view.uncertainty, view.first_epoch)
 
 
 def settle_view(state: MutableMapping, request: app_state.ViewRequest, result: NightInference,
@@ -595,6 +308,10 @@ def settle_view(state: MutableMapping, request: app_state.ViewRequest, result: N
 
     Returns the view and why any requested value was not used (see
     :func:`mesa_report.app_state.resolve_view`).
+
+    Examples
+    --------
+    >>> view, problems = settle_view(st.session_state, request, result, 1)  # doctest: +SKIP
     """
     view, problems = app_state.resolve_view(
         request, subject=subject, n_samples=result.n_samples, sample_starts=result.sample_starts,
@@ -617,7 +334,8 @@ def epoch_label(att: SampleAttention, first_epoch: int, epoch: int) -> str:
     >>> epoch_label(att, 40, 41)
     '41 N2→N1'
     """
-    return charts.epoch_labels(att.true_labels, att.pred_labels, att.class_names, first_epoch)[epoch - first_epoch]
+    labels = charts.epoch_labels(att.true_labels, att.pred_labels, att.class_names, first_epoch)
+    return labels[epoch - first_epoch]
 
 
 def sample_caption(result: NightInference, sample: int, att: SampleAttention) -> str:
@@ -625,12 +343,13 @@ def sample_caption(result: NightInference, sample: int, att: SampleAttention) ->
 
     Examples
     --------
-    >>> # e.g. 'Sample 3 of 24 · epochs 40-59 · 20.0-30.0 min into the night · 2 wrong · 0 unscored'
+    >>> sample_caption(result, 2, att)  # doctest: +SKIP
+    '**Sample 3 of 24** · epochs 40–59 · 20.0–30.0 min into the night · 2 wrong · 0 unscored'
     """
     first = int(result.sample_starts[sample])
     last = first + result.seq_len - 1
     minutes = result.epoch_seconds / 60.0
-    wrong = int(np.sum((att.true_labels >= 0) & (att.true_labels != att.pred_labels)))
+    wrong = int(wrong_predictions(att.true_labels, att.pred_labels).sum())
     unscored = int(np.sum(att.true_labels < 0))
     return (f"**Sample {sample + 1} of {result.n_samples}** · epochs {first}–{last} · "
             f"{first * minutes:.1f}–{(last + 1) * minutes:.1f} min into the night · "

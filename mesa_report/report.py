@@ -25,9 +25,9 @@ import dataclasses
 import datetime as dt
 import functools
 import importlib.resources
+import io
 import json
 import math
-import struct
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,10 @@ REPORT_SUFFIX = "_report"
 """File names are ``<record id>_report.html``, ``.pdf`` and the stamp ``.json``."""
 
 PNG_SCALE = 2.0
-"""Pixels per chart pixel of the PNG charts in a PDF."""
+"""Pixels per chart pixel of the raster charts in a PDF."""
+
+JPEG_QUALITY = 92
+"""Quality of the raster charts in a PDF (no chroma subsampling: sharp text and lines)."""
 
 DETAIL_PANEL_PX = 170
 """Side of the channel and temporal heatmaps of a detailed epoch."""
@@ -681,12 +684,18 @@ def choose_samples(result, count: int) -> list[tuple[int, str]]:
     return sorted(picked.items())
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 epoch``, ``3 epochs``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _samples_intro(result, n_shown: int, epochs_per_sample: int, with_traces: bool) -> str:
-    text = (f"The night is cut into {result.n_samples} samples of {result.seq_len} consecutive "
-            f"epochs, the model's context. {n_shown} are shown, chosen in turn as the most "
-            "uncertain, the one with the most wrong predictions and the one with the most stage "
-            f"transitions. In each, {epochs_per_sample} epoch(s) are shown in detail: wrong "
-            "predictions first, then stage transitions, then the least confident.")
+    text = (f"The night is cut into {_count(result.n_samples, 'sample')} of {result.seq_len} "
+            f"consecutive epochs, the model's context. Shown here: {_count(n_shown, 'sample')}, "
+            "taken in turn as the most uncertain, the one with the most wrong predictions and the "
+            f"one with the most stage transitions; in each, {_count(epochs_per_sample, 'epoch')} "
+            "in detail (wrong predictions first, then stage transitions, then the least "
+            "confident).")
     if not with_traces:
         text += " The signal was not available, so the EEG traces are left out."
     return text
@@ -706,7 +715,7 @@ def _sample_sections(result, night, count: int, epochs_per_sample: int) -> Itera
         if wrong.any():
             badges.append(f"{int(wrong.sum())} wrong")
         if transition.any():
-            badges.append(f"{int(np.count_nonzero(np.diff(view.labels[scored])))} transition(s)")
+            badges.append(_count(int(np.count_nonzero(np.diff(view.labels[scored]))), "transition"))
         overview = Figure(
             key=f"sample-{number}",
             chart=alt.vconcat(
@@ -867,17 +876,24 @@ FIGURE_URL = "mesa-report:figure/"
 """How the PDF's HTML names a chart; :class:`_FigureFetcher` answers with its bytes."""
 
 
-def _png_width(png: bytes) -> int:
-    """Pixel width of a PNG, from its header."""
-    return struct.unpack(">I", png[16:20])[0]
-
-
 def _pdf_image(figure: Figure) -> tuple[bytes, str, str]:
-    """A chart's bytes, media type and CSS width for the PDF."""
-    if figure.raster:
-        data = render_chart(figure.chart, "png", scale=PNG_SCALE)
-        return data, "image/png", f"{_png_width(data) / PNG_SCALE:.0f}px"
-    return render_chart(figure.chart, "svg"), "image/svg+xml", ""
+    """A chart's bytes, media type and CSS width for the PDF.
+
+    Dense charts are drawn as PNG and stored as JPEG without chroma subsampling: WeasyPrint
+    embeds JPEG as it is but decodes and compresses every PNG again, which costs more than
+    drawing the chart.
+    """
+    if not figure.raster:
+        return render_chart(figure.chart, "svg"), "image/svg+xml", ""
+    from PIL import Image
+
+    png = render_chart(figure.chart, "png", scale=PNG_SCALE)
+    with Image.open(io.BytesIO(png)) as image:
+        canvas = Image.new("RGB", image.size, "white")
+        canvas.paste(image, mask=image.getchannel("A"))
+    jpeg = io.BytesIO()
+    canvas.save(jpeg, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
+    return jpeg.getvalue(), "image/jpeg", f"{canvas.width / PNG_SCALE:.0f}px"
 
 
 class _FigureFetcher:

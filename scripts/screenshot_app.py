@@ -27,12 +27,13 @@ from mesa_report.app_server import (  # noqa: E402
     serve_app,
     wait_for_charts,
 )
-from mesa_report.app_support import demo_sources  # noqa: E402
+from mesa_report.app_sources import demo_sources  # noqa: E402
 from mesa_report.store import record_id  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "docs" / "app.png", help="PNG to write")
     parser.add_argument("--night", type=int, default=1, help="demo night to show (default 1)")
     args = parser.parse_args()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,11 +14,12 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
+from mesa_report import app_sources
 from mesa_report import app_state as nav
 from mesa_report import app_support as support
 from mesa_report import demo, inference
-from mesa_report.checkpoint import load_model, save_checkpoint
-from mesa_report.errors import DataError
+from mesa_report.checkpoint import save_checkpoint
+from mesa_report.errors import CheckpointError, DataError
 from mesa_report.metrics import night_metrics
 from mesa_report.model import MesaTransformer, ModelConfig
 from mesa_report.stages import stage_name
@@ -43,7 +45,7 @@ def caption(at) -> str:
     return next(m.value for m in at.markdown if "Sample " in m.value)
 
 
-def sources(at) -> support.Sources:
+def sources(at) -> app_sources.Sources:
     return at.session_state["sources"]
 
 
@@ -53,6 +55,13 @@ def submit_sources(at, checkpoint: str = "", folder: str = "", csv: str = "") ->
     at.text_input(key="csv_text").input(csv)
     next(b for b in at.button if b.label == "Open").click()
     return at.run()
+
+
+def stored_inference(at):
+    """The shown night's inference, from the app's cache."""
+    opened = sources(at)
+    night = NightStore(opened.preprocessed_dir).night(at.session_state["subject"])
+    return support.night_inference(app_sources.open_model(opened.checkpoint), night)
 
 
 def tiny_checkpoint(path, **sizes):
@@ -70,10 +79,9 @@ def test_the_app_opens_the_demo_and_shows_the_reports_figures(app):
     assert opened.is_demo and "Demo cohort" in at.sidebar.caption[0].value
     if not demo.DEMO_CHECKPOINT.is_file():
         assert any("not installed" in w.value for w in at.warning)
-    # the night's figures are night_metrics of the model's own predictions, as in the reports
-    store = NightStore(opened.preprocessed_dir, opened.csv_path)
-    result = inference.infer_night(load_model(opened.checkpoint, num_channels=None, time_steps=None,
-                                              seq_len=None, num_classes=None), store.night(1))
+    # the night's figures are night_metrics of the night's predictions, as in the reports
+    result = stored_inference(at)
+    assert result.mesaid == 1 and result.n_samples == SAMPLES_PER_NIGHT
     figures = night_metrics(result.labels, result.pred, class_names=result.class_names)
     shown = {m.label: m.value for m in at.metric}
     assert shown["Accuracy"] == f"{figures.stages.accuracy:.1%}"
@@ -81,7 +89,7 @@ def test_the_app_opens_the_demo_and_shows_the_reports_figures(app):
     confusion = chart_data(at, "confusion matrix")
     assert confusion["count"].sum() == figures.n_scored
     assert caption(at).startswith(f"**Sample 1 of {SAMPLES_PER_NIGHT}**")
-    assert at.query_params["subject"] == ["mesa-sleep-0001"] or at.query_params["subject"] == "mesa-sleep-0001"
+    assert at.query_params["subject"] in ("mesa-sleep-0001", ["mesa-sleep-0001"])
 
 
 def test_next_changes_the_sample_and_the_labels_shown(app):
@@ -107,9 +115,8 @@ def test_clicking_an_epoch_changes_the_channel_and_temporal_views(app):
     temporal_before = chart_data(at, "temporal attention")
     target = 12 if at.session_state["epoch"] != 12 else 13
     # a click on a row of the inter-epoch heatmap arrives as the chart's selection state
-    key = nav.chart_key(0, {nav.GENERATION_KEY: at.session_state[nav.GENERATION_KEY]}
-                        if nav.GENERATION_KEY in at.session_state else {})
-    at.session_state[key] = {"selection": {"epoch": [{"query_epoch": target}]}}
+    generation = {k: at.session_state[k] for k in [nav.GENERATION_KEY] if k in at.session_state}
+    at.session_state[nav.chart_key(0, generation)] = {"selection": {"epoch": [{"query_epoch": target}]}}
     at.run()
     assert at.session_state["epoch"] == target
     channel_after = chart_data(at, "channel attention")
@@ -126,13 +133,7 @@ def test_clicking_an_epoch_changes_the_channel_and_temporal_views(app):
     np.testing.assert_allclose(chart_data(at, "channel attention")["weight"], channel_after["weight"])
     title, (tokens, trace) = chart_titled(at, "shading: attention")  # the EEG trace under its tokens
     assert f"epoch {target} " in title and "EEG3 (C4-M1)" in title and len(trace) == 3840
-    assert tokens["relevance"].sum() == pytest.approx(1.0, abs=1e-3)  # softmax rows: received attention sums to 1
-
-
-def stored_inference(at):
-    opened = sources(at)
-    return support.night_inference(support.open_model(opened.checkpoint),
-                                   NightStore(opened.preprocessed_dir).night(at.session_state["subject"]))
+    assert tokens["relevance"].sum() == pytest.approx(1.0, abs=1e-3)  # softmax rows: it sums to 1
 
 
 def test_inference_runs_once_per_night_while_stepping_through_it(app, monkeypatch):
@@ -219,12 +220,15 @@ def test_a_folder_without_nights_and_a_night_shorter_than_a_sample(app, tmp_path
     for mesaid, n_epochs in ((3, 10), (4, 25)):
         write_night(store, mesaid, rng.standard_normal((4, n_epochs * 3840)).astype(np.float32),
                     np.full(n_epochs, 2))
-    write_index(store, [{"mesaid": 3, "sleep_stages": "2" * 10}, {"mesaid": 4, "sleep_stages": "2" * 25}])
+    write_index(store, [{"mesaid": 3, "sleep_stages": "2" * 10}, {"mesaid": 4, "sleep_stages": ""}])
     submit_sources(at, folder=str(store))
     assert "has 10 epochs" in at.error[0].value and "fewer than one sample" in at.error[0].value
-    at.selectbox(key="subject").set_value(4).run()
+    at.selectbox(key="subject").set_value(4).run()  # the other night still opens
     assert not at.error and not at.exception
     assert caption(at).startswith("**Sample 1 of 2**")
+    assert any("No epoch of this night is scored" in i.value for i in at.info)  # night 4 is unscored
+    at.button(key="next_wrong").click().run()
+    assert any(i.value == "This night has no wrong prediction." for i in at.info)
 
 
 def test_a_night_file_linking_outside_the_opened_folder_is_refused(tmp_path):
@@ -237,7 +241,7 @@ def test_a_night_file_linking_outside_the_opened_folder_is_refused(tmp_path):
         pytest.skip("this file system cannot make symbolic links")
     write_index(folder, [{"mesaid": 8, "sleep_stages": "0" * 20}])
     with pytest.raises(DataError, match="outside the opened folder"):
-        support.night_in_store(NightStore(folder), 8)
+        app_sources.night_in_store(NightStore(folder), 8)
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,24 +294,24 @@ def test_hostile_links_are_ignored_with_a_short_message(query, problem):
 
 
 def test_typed_paths_are_checked_before_anything_is_opened(tmp_path):
-    assert support.clean_path("  '~/x.pth' ") == support.Path.home() / "x.pth"
+    assert app_sources.clean_path("  '~/x.pth' ") == Path.home() / "x.pth"
     folder_as_checkpoint = tmp_path / "ckpts"
     folder_as_checkpoint.mkdir()
-    with pytest.raises(support.CheckpointError, match="is a folder"):
-        support.check_checkpoint_path(folder_as_checkpoint)
+    with pytest.raises(CheckpointError, match="is a folder"):
+        app_sources.check_checkpoint_path(folder_as_checkpoint)
     (tmp_path / "notes.txt").write_text("x")
-    with pytest.raises(support.CheckpointError, match="does not look like a checkpoint"):
-        support.check_checkpoint_path(tmp_path / "notes.txt")
+    with pytest.raises(CheckpointError, match="does not look like a checkpoint"):
+        app_sources.check_checkpoint_path(tmp_path / "notes.txt")
     with pytest.raises(DataError, match="without its preprocessed folder"):
-        support.user_sources("", "", "index.csv", None)
+        app_sources.user_sources("", "", "index.csv", None)
     with pytest.raises(DataError, match=re.escape("NIGHTSxHOURS")):
-        support.demo_size({support.DEMO_SIZE_ENV: "lots"})
+        app_sources.demo_size({app_sources.DEMO_SIZE_ENV: "lots"})
 
 
 def test_the_png_of_the_view_and_the_html_report_of_the_night(app):
     at = app().run()
     result = stored_inference(at)
-    att = support.sample_attention(result, 1, layer=1, head=None)
+    att = support.sample_maps(result, 1, layer=1, head=None)
     png = support.view_png(att, 20, 4, support.colour_maps("magma"), title="view")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")

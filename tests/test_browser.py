@@ -31,7 +31,7 @@ SEQ_LEN = 20
 def test_the_served_app_draws_steps_and_selects_an_epoch(tmp_path_factory):
     with serve_app(env=demo_env(tmp_path_factory)) as url, open_page(url) as page:
         outside = []
-        page.on("request", lambda request: None if request.url.startswith(url) else outside.append(request.url))
+        page.on("request", lambda r: None if r.url.startswith(url) else outside.append(r.url))
         assert sample_text(page) == "Sample 1 of 3"
 
         click_and_wait(page, "Next ▶")

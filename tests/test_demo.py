@@ -83,7 +83,8 @@ def test_shapes_rates_and_event_columns(short_night):
 
 
 @pytest.mark.parametrize("kwargs", [dict(hours=0.0), dict(hours=float("nan")),
-                                    dict(hours="four"), dict(seed=-1)])
+                                    dict(hours=float("inf")), dict(hours="four"), dict(seed=-1),
+                                    dict(seed=1.5)])
 def test_bad_generator_arguments_are_refused(kwargs):
     with pytest.raises(ConfigError):
         generate_night(1, **kwargs)

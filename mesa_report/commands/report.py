@@ -29,21 +29,14 @@ DEFAULT_OUTPUT_DIR = Path("reports")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Subject choice, formats, output and the same data options as ``visualize``."""
     from ..report import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES, PDF_VARIANTS
+    from ..sources import add_data_arguments
 
     who = parser.add_argument_group("subjects (default with the demo: all of its nights)")
     choice = who.add_mutually_exclusive_group()
     choice.add_argument("--subject", "--subjects", dest="subjects", action="append", default=None,
                         metavar="ID", help="a night's id (1, 0001 or mesa-sleep-0001); repeatable")
     choice.add_argument("--all", action="store_true", help="every night of the index")
-    data = parser.add_argument_group("data (default: the built-in demo cohort and model)")
-    data.add_argument("--checkpoint_path", "--checkpoint-path", type=Path, default=None,
-                      help="model checkpoint (default: checkpoints_mesa/best_model.pth with a "
-                           "store, the demo model without)")
-    data.add_argument("--preprocessed_dir", "--preprocessed-dir", type=Path, default=None,
-                      help="folder of mesa-sleep-NNNN_preprocessed.pt files")
-    data.add_argument("--csv_path", "--csv-path", type=Path, default=None,
-                      help="index CSV (default: mesa_final.csv in the folder)")
-    data.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    data = add_data_arguments(parser)
     data.add_argument("--batch_size", "--batch-size", type=int, default=8,
                       help="samples per forward pass (default: 8)")
     out = parser.add_argument_group("output")
@@ -178,7 +171,8 @@ def _chosen_subjects(args: argparse.Namespace, store, is_demo: bool) -> list[int
         candidates = [*known, *(str(m) for m in store.mesaids)]
         close = difflib.get_close_matches(str(text), candidates, n=3, cutoff=0.5)
         hint = f"close matches: {', '.join(close)}" if close else (
-            f"the index lists {len(known)} nights, e.g. {', '.join(list(known)[:5])}")
+            f"the index has {len(known)} night{'s' * (len(known) != 1)}, e.g. "
+            f"{', '.join(list(known)[:5])}")
         unknown.append(f"{text!r} ({hint})")
     if unknown:
         raise ConfigError(f"not in {store.csv_path}: {'; '.join(unknown)}")
@@ -206,7 +200,8 @@ def _run_jobs(jobs: list[_Job], workers: int, quiet: bool) -> list[_Outcome]:
     from tqdm import tqdm
 
     outcomes = []
-    with tqdm(total=len(jobs), desc="reports", unit="subject", file=sys.stderr, disable=quiet) as bar:
+    with tqdm(total=len(jobs), desc="reports", unit="subject", file=sys.stderr,
+              disable=quiet or not jobs) as bar:
         if workers == 1:
             for job in jobs:
                 outcomes.append(_report_subject(job))
@@ -223,12 +218,13 @@ def _run_jobs(jobs: list[_Job], workers: int, quiet: bool) -> list[_Outcome]:
 def run(args: argparse.Namespace) -> int:
     """Write the reports of the chosen subjects; 1 if any subject failed."""
     from ..report import report_paths, reports_up_to_date
+    from ..sources import resolve_sources
     from ..store import record_id
-    from .visualize import _sources
 
     _check_options(args)
     formats = tuple(dict.fromkeys(args.formats))
-    checkpoint, preprocessed_dir, csv_path = _sources(args)
+    sources = resolve_sources(args, progress=not args.quiet)
+    checkpoint, preprocessed_dir, csv_path = sources.checkpoint, sources.preprocessed_dir, sources.csv_path
     _check_writable(args.output_dir)
     _, summary, store = _session(str(checkpoint), str(preprocessed_dir),
                                      str(csv_path) if csv_path is not None else None, args.device)

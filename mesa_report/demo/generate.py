@@ -799,10 +799,11 @@ def generate_night(mesaid: int, *, hours: float = 4.0, seed: int | None = None) 
     mesaid = _check_id("mesaid", mesaid)
     seed = _check_id("seed", seed, allow_none=True)
     try:
-        n_epochs = int(round(float(hours) * 3600.0 / EPOCH_SECONDS))
+        length_s = float(hours) * 3600.0
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"hours={hours!r}: expected a number of hours, e.g. 4.0") from exc
-    if not np.isfinite(float(hours)) or n_epochs < 1:
+    if not np.isfinite(length_s) or round(length_s / EPOCH_SECONDS) < 1:
         raise ConfigError(f"hours={hours!r}: a night needs at least one 30 s epoch (0.01 h)")
+    n_epochs = int(round(length_s / EPOCH_SECONDS))
     stages = generate_hypnogram(n_epochs, _random_streams(mesaid, seed)["hypnogram"])
     return night_from_stages(mesaid, stages, seed=seed)
