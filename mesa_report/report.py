@@ -10,9 +10,11 @@ template (``templates/report.html.j2``):
   the browser by the Vega bundle inlined once (:func:`mesa_report.render.vega_javascript`), so the
   file opens offline and the charts keep their tooltips. Nothing is loaded from the network.
 - PDF: WeasyPrint lays out the same template with the print stylesheet (A4 or Letter, running
-  header with the subject, page numbers, document metadata). Small charts are embedded as SVG,
-  dense ones (heatmaps, traces, the night's hypnogram) as PNG at twice their size. WeasyPrint
-  is handed the charts' bytes and may load nothing else.
+  header with the subject, page numbers, document metadata). Charts with few marks (the
+  confusion matrices) are embedded as vector SVG; dense ones (heatmaps, traces, the night's
+  hypnogram) are drawn at twice their size and embedded as JPEG without chroma subsampling,
+  which WeasyPrint lays out fastest. WeasyPrint is handed the charts' bytes and may load nothing
+  else.
 
 :func:`render_report_html` and :func:`render_report_pdf` do both steps (the app's download
 buttons); :func:`write_reports` writes the files of the command line atomically, with a small
@@ -44,6 +46,7 @@ from .metrics import ClassificationMetrics, NightMetrics, SleepStatistics, night
 from .render import chart_spec_json, render_chart, vega_javascript
 from .selection import informative_epochs, rank_samples, stage_transitions, wrong_predictions
 from .stages import STAGE_COLOURS, UNSCORED, UNSCORED_COLOUR, channel_label, stage_name
+from .store import record_id
 
 FORMATS = ("html", "pdf")
 """Report formats, also the file suffixes."""
@@ -64,7 +67,7 @@ TEMPLATE_NAME = "report.html.j2"
 REPORT_SUFFIX = "_report"
 """File names are ``<record id>_report.html``, ``.pdf`` and the stamp ``.json``."""
 
-PNG_SCALE = 2.0
+RASTER_SCALE = 2.0
 """Pixels per chart pixel of the raster charts in a PDF."""
 
 JPEG_QUALITY = 92
@@ -94,7 +97,7 @@ class Figure:
     alt_text : str
         Text alternative (screen readers, tagged PDF).
     raster : bool
-        Drawn as PNG in the PDF (dense charts); otherwise as SVG.
+        Drawn as an image in the PDF (dense charts); otherwise as vector SVG.
     """
 
     key: str
@@ -413,7 +416,8 @@ def build_report(result, *, night=None, subject: str | None = None,
     created : datetime, optional
         Time of the report; default now.
     fingerprint : str
-        Digest of the report's inputs, kept in the files so up-to-date reports can be skipped.
+        Digest of the report's inputs; :func:`write_reports` keeps it in the stamp next to the
+        files, so that up-to-date reports can be skipped.
 
     Returns
     -------
@@ -441,7 +445,7 @@ def build_report(result, *, night=None, subject: str | None = None,
     meta = dict(meta if meta is not None else (night.meta if night is not None else {}))
     checkpoint = dict(checkpoint or {})
     created = created or dt.datetime.now(dt.timezone.utc).astimezone()
-    subject = str(subject) if subject is not None else f"mesa-sleep-{int(result.mesaid):04d}"
+    subject = str(subject) if subject is not None else record_id(result.mesaid)
     config = checkpoint.get("config") or {}
     samples = tuple(_sample_sections(result, night, n_samples, epochs_per_sample))
     hypnogram = _hypnogram_figure(result)
@@ -887,13 +891,13 @@ def _pdf_image(figure: Figure) -> tuple[bytes, str, str]:
         return render_chart(figure.chart, "svg"), "image/svg+xml", ""
     from PIL import Image
 
-    png = render_chart(figure.chart, "png", scale=PNG_SCALE)
+    png = render_chart(figure.chart, "png", scale=RASTER_SCALE)
     with Image.open(io.BytesIO(png)) as image:
         canvas = Image.new("RGB", image.size, "white")
         canvas.paste(image, mask=image.getchannel("A"))
     jpeg = io.BytesIO()
     canvas.save(jpeg, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
-    return jpeg.getvalue(), "image/jpeg", f"{canvas.width / PNG_SCALE:.0f}px"
+    return jpeg.getvalue(), "image/jpeg", f"{canvas.width / RASTER_SCALE:.0f}px"
 
 
 class _FigureFetcher:

@@ -301,10 +301,15 @@ def test_an_unscored_night_gets_a_report_that_says_so(tmp_path, model):
     night = NightStore(tmp_path).night(7)
     report = build_report(infer_night(model, night), night=night, n_samples=0)
     assert report.metrics.stages is None and report.confusion == ()
-    page = render_html(report)
-    assert "No epoch of this night has a scored stage" in page
-    pdf = render_pdf(report, pdf_variant="pdf/a-3b")
-    assert b"pdfaid" in pdf or PdfReader(io.BytesIO(pdf)).pages
+    assert "No epoch of this night has a scored stage" in render_html(report)
+    text = PdfReader(io.BytesIO(render_pdf(report))).pages[1].extract_text()
+    assert "nothing to compare the" in text
+
+
+@pytest.mark.parametrize("variant, marker", [("pdf/a-3b", "/OutputIntents"), ("pdf/ua-1", "/StructTreeRoot")])
+def test_pdf_variants_are_archival_or_tagged(lean_report, variant, marker):
+    reader = PdfReader(io.BytesIO(render_pdf(lean_report, pdf_variant=variant)))
+    assert marker in reader.trailer["/Root"]
 
 
 def test_bad_pdf_options_are_refused(report):
@@ -349,6 +354,26 @@ def test_a_failed_write_leaves_no_partial_file_and_no_stamp(lean_report, tmp_pat
     (tmp_path / "s_report.html").mkdir()  # the final name is taken by a folder: the rename fails
     with pytest.raises(MesaReportError):
         write_reports(lean_report, tmp_path, ["html"], stem="s")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s_report.html"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="file size limits are POSIX")
+def test_a_disk_that_fills_up_keeps_the_old_report(lean_report, tmp_path):
+    import resource
+    import signal
+
+    final = tmp_path / "s_report.html"
+    final.write_text("the previous report", encoding="utf-8")
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, limits[1]))  # writes beyond 200 kB fail
+    try:
+        with pytest.raises(MesaReportError, match="nothing was written under that name"):
+            write_reports(lean_report, tmp_path, ["html"], stem="s")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, previous)
+    assert final.read_text(encoding="utf-8") == "the previous report"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s_report.html"]
 
 
