@@ -10,11 +10,11 @@ template (``templates/report.html.j2``):
   the browser by the Vega bundle inlined once (:func:`mesa_report.render.vega_javascript`), so the
   file opens offline and the charts keep their tooltips. Nothing is loaded from the network.
 - PDF: WeasyPrint lays out the same template with the print stylesheet (A4 or Letter, running
-  header with the subject, page numbers, document metadata). Charts with few marks (the
-  confusion matrices) are embedded as vector SVG; dense ones (heatmaps, traces, the night's
-  hypnogram) are drawn at twice their size and embedded as JPEG without chroma subsampling,
-  which WeasyPrint lays out fastest. WeasyPrint is handed the charts' bytes and may load nothing
-  else.
+  header with the subject, page numbers, document metadata). The confusion matrices and the
+  EEG traces are embedded as vector SVG; the heatmaps and the night's hypnogram (hundreds of
+  cells, each an SVG element that WeasyPrint would draw one by one) are drawn at twice their
+  size and embedded as JPEG without chroma subsampling. WeasyPrint is handed the charts' bytes
+  and may load nothing else.
 
 :func:`render_report_html` and :func:`render_report_pdf` do both steps (the app's download
 buttons); :func:`write_reports` writes the files of the command line atomically, with a small
@@ -852,7 +852,7 @@ def _traces_figure(result, view, pos: int, temporal_w: np.ndarray, key: str) -> 
                                          times.end_s, channel_name=str(name)))
     epoch = int(view.first_epoch) + int(pos)
     return Figure(
-        key=f"{key}-traces", chart=alt.vconcat(*traces, spacing=12), raster=True,
+        key=f"{key}-traces", chart=alt.vconcat(*traces, spacing=12), raster=False,
         caption="Each channel's signal, its time tokens shaded by the attention they receive "
                 "(mean over the queries of the temporal map).",
         alt_text=f"EEG traces of epoch {epoch} shaded by temporal attention",

@@ -33,7 +33,8 @@ import torch
 from . import charts
 from .errors import ConfigError, ReportError
 from .fileio import write_bytes_atomic
-from .model import MesaTransformer
+from .explain import explain
+from .model import AttentionMaps, MesaTransformer
 from .render import FORMATS, render_chart
 from .selection import informative_epochs
 from .stages import UNSCORED, channel_label, stage_name
@@ -61,6 +62,7 @@ class SampleAttention:
     class_names, channel_names : names of the stages and channels.
     heads : how the heads were combined, for titles (``mean of heads``, or ``head 3`` for index 2).
     layer_label : which layer the maps come from, for titles (``layer 2 of 2``).
+    method : the explanation method the maps come from (``attention``, ``rollout``, ``gradient``).
     """
 
     epoch: np.ndarray
@@ -76,6 +78,7 @@ class SampleAttention:
     channel_names: tuple[str, ...]
     heads: str
     layer_label: str = "last layer"
+    method: str = "attention"
 
     @property
     def seq_len(self) -> int:
@@ -122,8 +125,8 @@ def _one_sample(features, labels, sample_idx: int) -> tuple[torch.Tensor, np.nda
 
 
 def sample_attention(model: MesaTransformer, features, labels=None, sample_idx: int = 0, *,
-                     layer: int = -1, head: int | None = None,
-                     channel_names=None) -> SampleAttention:
+                     layer: int = -1, head: int | None = None, channel_names=None,
+                     method: str = "attention", target_epoch: int = 0) -> SampleAttention:
     """Run the model once on one sample and keep what the views need.
 
     Parameters
@@ -142,6 +145,8 @@ def sample_attention(model: MesaTransformer, features, labels=None, sample_idx: 
         One attention head; by default the mean of the heads.
     channel_names : sequence of str, optional
         One name per channel; by default the model's.
+    method : {"attention", "rollout", "gradient"}
+        Explanation method (see :mod:`mesa_report.explain`); ``gradient`` explains ``target_epoch``.
 
     Returns
     -------
@@ -169,22 +174,67 @@ def sample_attention(model: MesaTransformer, features, labels=None, sample_idx: 
     model.eval()
     with torch.no_grad():
         out = model(x.to(device), return_attention=True)
-    maps = out.attention
-    probs = out.probs[0].float().cpu().numpy()  # (S, K)
+    return attention_views(
+        out.attention.to("cpu", torch.float32), out.probs[0].float().cpu().numpy(), true,
+        class_names=tuple(cfg.class_names), channel_names=names, layer=layer, head=head,
+        layer_label=layer_label, method=method, model=model, features=x.to(device), target_epoch=target_epoch,
+    )
+
+
+def attention_views(maps: AttentionMaps, probs: np.ndarray, true_labels: np.ndarray, *,
+                    class_names, channel_names, layer: int = -1, head: int | None = None,
+                    layer_label: str = "last layer", method: str = "attention",
+                    model: MesaTransformer | None = None, features: torch.Tensor | None = None,
+                    target_epoch: int = 0) -> SampleAttention:
+    """What the views of one sample show, for any explanation method (app, reports and files alike).
+
+    Parameters
+    ----------
+    maps : AttentionMaps
+        The sample's captured attention (batch of one).
+    probs : numpy.ndarray, shape (S, K)
+        The sample's stage probabilities.
+    true_labels : numpy.ndarray, shape (S,)
+        Scored stages (``-1`` unscored).
+    method : {"attention", "rollout", "gradient"}
+        Raw attention of ``layer``/``head``, rollout across layers, or gradient-weighted attention
+        for ``target_epoch`` (which needs ``model`` and ``features`` ``(1, S, C, T)``).
+
+    Examples
+    --------
+    >>> from mesa_report.model import ModelConfig
+    >>> model = MesaTransformer(ModelConfig(d_model=32, dim_feedforward=64, cnn_channels=(8, 16),
+    ...                                     temporal_heads=4, channel_heads=2, epoch_heads=4)).eval()
+    >>> x = torch.randn(1, 20, 3, 3840)
+    >>> out = model(x, return_attention=True)
+    >>> att = attention_views(out.attention, out.probs[0].detach().numpy(), np.zeros(20, dtype=int),
+    ...                       class_names=model.config.class_names, channel_names=("EEG1", "EEG2", "EEG3"),
+    ...                       method="rollout")
+    >>> att.layer_label, att.temporal.shape
+    ('rollout over all layers', (20, 3, 20, 20))
+    """
+    if method == "gradient" and (model is None or features is None):
+        raise ConfigError("the gradient method needs the model and the sample's signal")
+    rel = explain(model, features, method, target_epoch=target_epoch, layer=layer, head=head, maps=maps)
+    uncertainty = -(probs * np.log(probs + 1e-8)).sum(axis=1)  # (S,)
+    labels = {"attention": (layer_label, "mean of heads" if head is None else f"head {int(head) + 1}"),
+              "rollout": ("rollout over all layers", "mean of heads"),
+              "gradient": (f"gradient × attention for epoch {target_epoch}", "mean of heads")}[method]
     return SampleAttention(
-        epoch=maps.epoch_map(layer, head)[0].float().cpu().numpy(),  # (S, S)
-        channel=maps.channel_map(head)[0].float().cpu().numpy(),  # (S, C, C)
-        temporal=maps.temporal_map(layer, head)[0].float().cpu().numpy(),  # (S, C, N, N)
-        true_labels=true,
+        epoch=rel.epoch[0].detach().cpu().numpy(),  # (S, S)
+        channel=rel.channel[0].detach().cpu().numpy(),  # (S, C, C)
+        temporal=rel.temporal[0].detach().cpu().numpy(),  # (S, C, N, N)
+        true_labels=np.asarray(true_labels, dtype=np.int64),
         pred_labels=probs.argmax(axis=1).astype(np.int64),  # (S,)
         confidence=probs.max(axis=1),  # (S,)
-        uncertainty=out.uncertainty[0].float().cpu().numpy(),  # (S,)
+        uncertainty=uncertainty.astype(np.float32),
         token_start_s=np.asarray(maps.token_times.start_s, dtype=np.float64),
         token_end_s=np.asarray(maps.token_times.end_s, dtype=np.float64),
-        class_names=tuple(cfg.class_names),
-        channel_names=names,
-        heads="mean of heads" if head is None else f"head {int(head) + 1}",
-        layer_label=layer_label,
+        class_names=tuple(class_names),
+        channel_names=tuple(channel_names),
+        heads=labels[1],
+        layer_label=labels[0],
+        method=method,
     )
 
 
@@ -312,7 +362,8 @@ def _writable_folder(output_dir: str | os.PathLike) -> Path:
 def visualize_sample_attention(model: MesaTransformer, features, labels, channel_names, output_dir,
                                sample_idx: int = 0, seq_len: int = 20, *, epochs=None,
                                cmap: str | None = None, layer: int = -1, head: int | None = None,
-                               fmt: str = "png", num_epochs_to_plot: int = NUM_EPOCHS_TO_PLOT) -> list[Path]:
+                               fmt: str = "png", num_epochs_to_plot: int = NUM_EPOCHS_TO_PLOT,
+                               method: str = "attention") -> list[Path]:
     """Write the seed's attention files for one sample and return their paths.
 
     Parameters
@@ -345,6 +396,9 @@ def visualize_sample_attention(model: MesaTransformer, features, labels, channel
         File format.
     num_epochs_to_plot : int
         How many epochs to choose when ``epochs`` is not given.
+    method : {"attention", "rollout", "gradient"}
+        Explanation method (:mod:`mesa_report.explain`); ``gradient`` explains the first epoch
+        shown in detail.
 
     Returns
     -------
@@ -383,6 +437,9 @@ def visualize_sample_attention(model: MesaTransformer, features, labels, channel
     att = sample_attention(model, features, labels, sample_idx, layer=layer, head=head,
                            channel_names=channel_names)
     chosen = choose_epochs(att, epochs, num_epochs_to_plot)
+    if method != "attention":
+        att = sample_attention(model, features, labels, sample_idx, layer=layer, head=head,
+                               channel_names=channel_names, method=method, target_epoch=chosen[0])
     rendered = {stem: render_chart(chart, name)
                 for stem, chart in sample_charts(att, sample_idx, chosen, cmap=cmap).items()}
     return [write_bytes_atomic(folder / f"{stem}.{name}", data) for stem, data in rendered.items()]

@@ -9,7 +9,7 @@
 The held-out check on freshly generated nights (seeds never used in training) is
 ``tests/test_demo_model.py``; its per-class table goes into BENCHMARKS.md.
 
-    python scripts/train_demo_model.py [--nights 24] [--hours 4] [--num_epochs 30] [--device cpu]
+    python scripts/train_demo_model.py [--nights 16] [--hours 4] [--num_epochs 8] [--device cpu]
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ DEMO_SIZE = ["--d_model", "64", "--dim_feedforward", "128", "--classifier_hidden
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--nights", type=int, default=24)
+    parser.add_argument("--nights", type=int, default=16)
     parser.add_argument("--hours", type=float, default=4.0)
-    parser.add_argument("--num_epochs", type=int, default=30)
+    parser.add_argument("--num_epochs", type=int, default=8)
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--learning_rate", type=float, default=1e-3)
-    parser.add_argument("--stride", type=int, default=4)
+    parser.add_argument("--stride", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--work_dir", type=Path, default=REPO_ROOT / "build" / "demo-training")
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "mesa_report" / "demo" / "demo_model.pth")

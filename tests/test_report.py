@@ -163,7 +163,7 @@ def test_every_sample_shows_its_epochs_in_detail(report):
         assert len(sample.epochs) == 1
         epoch = sample.epochs[0]
         assert sample.first_epoch <= epoch.epoch <= sample.last_epoch
-        assert epoch.traces is not None and epoch.heatmaps.raster
+        assert epoch.traces is not None and not epoch.traces.raster and epoch.heatmaps.raster
     keys = [figure.key for figure in report.figures]
     assert len(keys) == len(set(keys)) == 3 + 3  # hypnogram, 2 confusion, 3 per sample
 

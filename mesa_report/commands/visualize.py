@@ -11,21 +11,12 @@ import argparse
 import sys
 from pathlib import Path
 
-SEED_CHECKPOINT = Path("checkpoints_mesa") / "best_model.pth"
-"""The seed's checkpoint path, used when a store is given without ``--checkpoint_path``."""
+from ..sources import add_data_arguments, resolve_sources
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The seed's flags (underscores, with hyphenated aliases) and the view options."""
-    data = parser.add_argument_group("data (default: the built-in demo cohort and model)")
-    data.add_argument("--checkpoint_path", "--checkpoint-path", type=Path, default=None,
-                      help=f"model checkpoint (default: {SEED_CHECKPOINT.as_posix()} with a store, "
-                           "the demo model without)")
-    data.add_argument("--preprocessed_dir", "--preprocessed-dir", type=Path, default=None,
-                      help="folder of mesa-sleep-NNNN_preprocessed.pt files")
-    data.add_argument("--csv_path", "--csv-path", type=Path, default=None,
-                      help="index CSV (default: mesa_final.csv in the folder)")
-    data.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    add_data_arguments(parser)
     model = parser.add_argument_group("model shape (checked against the checkpoint; default: its own)")
     model.add_argument("--seq_len", "--seq-len", type=int, default=None, help="epochs per sample (seed: 20)")
     model.add_argument("--num_channels", "--num-channels", type=int, default=None,
@@ -53,26 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="encoder layer index: 0 the first, -1 the last (default: -1, as the seed)")
     out.add_argument("--head", type=int, default=None,
                      help="attention head index from 0 (default: the mean of the heads)")
+    out.add_argument("--method", choices=("attention", "rollout", "gradient"), default="attention",
+                     help="explanation: raw attention of --layer/--head (default, the seed's), rollout across "
+                          "layers, or gradient-weighted attention for the first detailed epoch")
     out.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def _sources(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
-    """Checkpoint, store folder and index CSV: the user's, or the demo's."""
-    from ..errors import CheckpointError, ConfigError
-
-    if args.csv_path is not None and args.preprocessed_dir is None:
-        raise ConfigError("--csv_path was given without --preprocessed_dir; give the store folder too")
-    if args.preprocessed_dir is not None:
-        return args.checkpoint_path or SEED_CHECKPOINT, args.preprocessed_dir, args.csv_path
-    from .. import demo
-
-    if args.checkpoint_path is None and not demo.DEMO_CHECKPOINT.is_file():
-        raise CheckpointError(
-            f"the demo model is not installed ({demo.DEMO_CHECKPOINT} is missing); reinstall "
-            "mesa-report or pass --checkpoint_path with a trained checkpoint"
-        )
-    store = demo.demo_store(progress=not args.quiet)
-    return args.checkpoint_path or demo.DEMO_CHECKPOINT, store.preprocessed_dir, store.csv_path
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--num_samples must be at least 1, not {args.num_samples}")
     if args.cmap is not None:
         colour_scale(args.cmap)
-    checkpoint, preprocessed_dir, csv_path = _sources(args)
+    sources = resolve_sources(args, progress=not args.quiet)
+    checkpoint, preprocessed_dir, csv_path = sources.checkpoint, sources.preprocessed_dir, sources.csv_path
     model = load_model(checkpoint, num_channels=args.num_channels, time_steps=args.time_steps,
                        seq_len=args.seq_len, num_classes=args.num_classes, device=args.device)
     cfg = model.config
@@ -103,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
             written += visualize_sample_attention(
                 model, features, labels, args.channel_names, args.output_dir, sample_idx=sample_idx,
                 seq_len=cfg.seq_len, epochs=args.epochs, cmap=args.cmap, layer=args.layer,
-                head=args.head, fmt=args.fmt, num_epochs_to_plot=args.num_epochs_to_plot)
+                head=args.head, fmt=args.fmt, num_epochs_to_plot=args.num_epochs_to_plot,
+                method=args.method)
             bar.update()
     short = f" (the store holds only {total})" if total < args.num_samples else ""
     print(f"wrote {len(written)} files for {total} sample{'s' * (total != 1)}{short} to {args.output_dir}")
