@@ -74,6 +74,10 @@ with map_options:
                          help="Encoder layer of the temporal and inter-epoch maps (the seed shows the last).")
     head = st.selectbox("Head", support.head_choices(model.config), key="head",
                         format_func=support.head_label)
+    method = st.selectbox("Explanation", list(support.METHOD_LABELS), key="method",
+                          format_func=support.METHOD_LABELS.get,
+                          help="Raw attention of the chosen layer and head; attention rollout through all layers; "
+                               "or attention weighted by its gradient for the selected epoch's predicted stage.")
     cmaps = support.colour_maps(st.selectbox("Colour scheme", support.COLOUR_CHOICES, key="colours"))
 
 # ---- the night --------------------------------------------------------------------------------
@@ -135,12 +139,13 @@ def sample_section() -> None:
     if notice := state.pop(nav.NOTICE_KEY, None):
         st.info(notice)
 
-    att = support.sample_maps(result, view.sample, layer=layer, head=head)
     epochs = nav.sample_epochs(result.sample_starts, result.seq_len, view.sample)
+    att = support.sample_maps(result, view.sample, layer=layer, head=head, method=method, model=model,
+                              night=night, target_epoch=view.epoch - epochs[0])
     st.markdown(support.sample_caption(result, view.sample, att))
     heatmap = charts.inter_epoch_chart(
         att.epoch, att.true_labels, att.pred_labels, class_names=att.class_names, first_epoch=epochs[0],
-        cmap=cmaps["epoch"], subtitle=f"layer {layer + 1} · {att.heads} · click a row to select its epoch")
+        cmap=cmaps["epoch"], subtitle=f"{att.layer_label} · {att.heads} · click a row to select its epoch")
     event = support.draw(st, heatmap, key=nav.chart_key(view.sample, state), on_select="rerun",
                          selection_mode=charts.EPOCH_SELECTION)
     nav.take_chart_pick(state, support.picked_epoch(event), epochs)
@@ -159,7 +164,7 @@ def sample_section() -> None:
                                             title=title, subtitle=f"channel attention · {att.heads}"))
     support.draw(right, charts.temporal_chart(
         temporal, att.token_start_s, att.token_end_s, cmap=cmaps["temporal"], title=title,
-        subtitle=f"temporal attention · {channel_label(name)} · layer {layer + 1} · {att.heads}"))
+        subtitle=f"temporal attention · {channel_label(name)} · {att.layer_label} · {att.heads}"))
     support.draw(st, charts.trace_chart(
         support.epoch_signal(night, epoch, channel), result.sfreq_hz, charts.received_attention(temporal),
         att.token_start_s, att.token_end_s, channel_name=name, cmap=cmaps["temporal"],

@@ -20,6 +20,7 @@ from pathlib import Path
 import altair as alt
 import numpy as np
 import streamlit as st
+import torch
 
 from . import app_state, charts, inference
 from .app_sources import file_stamp
@@ -31,7 +32,7 @@ from .render import chart_spec, render_chart
 from .report import render_report_html, render_report_pdf
 from .selection import wrong_predictions
 from .store import Night, record_id
-from .visualize import SampleAttention
+from .visualize import SampleAttention, attention_views
 
 BATCH_SIZE = 8
 """Samples per forward pass of a night's inference."""
@@ -102,6 +103,14 @@ def night_figures(labels: np.ndarray, pred: np.ndarray, class_names: tuple[str, 
 # --------------------------------------------------------------------------------------------
 # One sample's views
 # --------------------------------------------------------------------------------------------
+METHOD_LABELS = {
+    "attention": "attention (one layer)",
+    "rollout": "rollout (all layers)",
+    "gradient": "gradient × attention (selected epoch)",
+}
+"""Explanation methods offered in the sidebar (see :mod:`mesa_report.explain`)."""
+
+
 def layer_choices(config: ModelConfig) -> list[int]:
     """Encoder layers shown for the temporal and inter-epoch maps (0-based, last one last).
 
@@ -148,8 +157,14 @@ def colour_maps(choice: str) -> dict[str, str]:
     return {"epoch": choice, "channel": choice, "temporal": choice}
 
 
-def sample_maps(result: NightInference, sample: int, *, layer: int, head: int | None) -> SampleAttention:
-    """One sample's maps for the chosen layer and head, from the stored inference (no model run).
+def sample_maps(result: NightInference, sample: int, *, layer: int, head: int | None,
+                method: str = "attention", model: MesaTransformer | None = None, night: Night | None = None,
+                target_epoch: int = 0) -> SampleAttention:
+    """One sample's maps for the chosen method, layer and head.
+
+    Raw attention and rollout come from the stored inference (no model run); the gradient method
+    runs one forward and backward pass of the sample for ``target_epoch`` (its position in the
+    sample), so it needs the model and the night.
 
     Examples
     --------
@@ -157,21 +172,14 @@ def sample_maps(result: NightInference, sample: int, *, layer: int, head: int | 
     >>> att.epoch.shape, att.temporal.shape  # doctest: +SKIP
     ((20, 20), (20, 3, 20, 20))
     """
-    view = result.sample(sample)
-    maps = view.attention
-    return SampleAttention(
-        epoch=maps.epoch_map(layer, head)[0].numpy(),  # (S, S)
-        channel=maps.channel_map(head)[0].numpy(),  # (S, C, C)
-        temporal=maps.temporal_map(layer, head)[0].numpy(),  # (S, C, N, N)
-        true_labels=view.labels,
-        pred_labels=view.pred,
-        confidence=view.probs.max(axis=1),  # (S,)
-        uncertainty=view.uncertainty,
-        token_start_s=np.asarray(maps.token_times.start_s, dtype=np.float64),
-        token_end_s=np.asarray(maps.token_times.end_s, dtype=np.float64),
-        class_names=result.class_names,
-        channel_names=result.channel_names,
-        heads=head_label(head),
+    gradient = method == "gradient"
+    view = result.sample(sample, night if gradient else None)
+    features = torch.from_numpy(view.features[None]).to(next(model.parameters()).device) if gradient else None
+    return attention_views(
+        view.attention, view.probs, view.labels, class_names=result.class_names,
+        channel_names=result.channel_names, layer=layer, head=head, layer_label=f"layer {layer + 1}",
+        method=method, model=model, features=features,
+        target_epoch=target_epoch,
     )
 
 

@@ -20,6 +20,7 @@ from mesa_report import app_support as support
 from mesa_report import demo, inference
 from mesa_report.checkpoint import save_checkpoint
 from mesa_report.errors import CheckpointError, DataError
+from mesa_report.explain import attention_rollout
 from mesa_report.metrics import night_metrics
 from mesa_report.model import MesaTransformer, ModelConfig
 from mesa_report.stages import stage_name
@@ -134,6 +135,27 @@ def test_clicking_an_epoch_changes_the_channel_and_temporal_views(app):
     title, (tokens, trace) = chart_titled(at, "shading: attention")  # the EEG trace under its tokens
     assert f"epoch {target} " in title and "EEG3 (C4-M1)" in title and len(trace) == 3840
     assert tokens["relevance"].sum() == pytest.approx(1.0, abs=1e-3)  # softmax rows: it sums to 1
+
+
+def test_the_explanation_method_changes_the_maps_without_rerunning_the_night(app, monkeypatch):
+    calls = []
+    real = inference.infer_night
+    monkeypatch.setattr(inference, "infer_night", lambda *a, **k: calls.append(1) or real(*a, **k))
+    at = app().run()
+    calls.clear()  # the first run may have inferred the night; switching methods must not
+    raw = chart_data(at, "temporal attention")["weight"].to_numpy()
+    at.selectbox(key="method").set_value("rollout").run()
+    title, (rolled,) = chart_titled(at, "temporal attention")
+    assert "rollout over all layers" in title and not np.allclose(raw, rolled["weight"])
+    result = stored_inference(at)
+    epoch, channel = at.session_state["epoch"], list(result.channel_names).index(at.session_state["channel"])
+    maps = result.sample(0).attention
+    expected = attention_rollout(maps).temporal[0, epoch, channel].numpy()  # (N, N)
+    np.testing.assert_allclose(np.sort(rolled["weight"]), np.sort(expected.ravel()), atol=1e-3)
+    at.selectbox(key="method").set_value("gradient").run()
+    assert not at.exception
+    assert f"gradient × attention for epoch {epoch}" in chart_titled(at, "inter-epoch attention")[0]
+    assert calls == []  # the night's inference came from the cache every time
 
 
 def test_inference_runs_once_per_night_while_stepping_through_it(app, monkeypatch):
