@@ -394,9 +394,9 @@ def test_command_writes_skips_and_forces(demo_night, checkpoint, tmp_path, capsy
     assert run_cli("--subject", demo_night.mesaid, *data) == 0
     written = tmp_path / f"mesa-sleep-{demo_night.mesaid:04d}_report.html"
     first = written.stat().st_mtime_ns
-    assert "1 subject(s) reported" in capsys.readouterr().out
+    assert "1 subject(s) reported (1 files)" in capsys.readouterr().out
     assert run_cli("--subject", demo_night.mesaid, *data) == 0
-    assert "0 subject(s) reported, 1 up to date" in capsys.readouterr().out
+    assert "0 subject(s) reported (0 files), 1 up to date" in capsys.readouterr().out
     assert written.stat().st_mtime_ns == first
     assert run_cli("--subject", demo_night.mesaid, "--force", *data) == 0
     assert written.stat().st_mtime_ns > first
@@ -422,7 +422,7 @@ def test_one_failing_subject_does_not_stop_the_others(tmp_path, checkpoint, caps
                    "--output_dir", tmp_path / "out", "--format", "html", "--num_samples", "0")
     captured = capsys.readouterr()
     assert code == 1
-    assert "1 subject(s) reported, 0 up to date, 1 failed" in captured.out
+    assert "1 subject(s) reported (1 files), 0 up to date, 1 failed" in captured.out
     assert "mesa-sleep-0002" in captured.err and "fewer than one sample" in captured.err
     assert (tmp_path / "out" / "mesa-sleep-0001_report.html").is_file()
     assert not (tmp_path / "out" / "mesa-sleep-0002_report.html").exists()

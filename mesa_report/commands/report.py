@@ -100,12 +100,12 @@ def _session(checkpoint: str, preprocessed_dir: str, csv_path: str | None, devic
 
 def _report_subject(job: _Job) -> _Outcome:
     """Infer one night and write its reports; errors become the outcome, never an exception."""
+    import torch
+
     from ..errors import MesaReportError
     from ..inference import infer_night
     from ..report import build_report, write_reports
     from ..store import record_id
-
-    import torch
 
     torch.set_num_threads(job.threads)
     try:
@@ -250,8 +250,9 @@ def run(args: argparse.Namespace) -> int:
     outcomes = _run_jobs(jobs, workers, args.quiet)
     failed = sorted((o for o in outcomes if o.error), key=lambda o: o.mesaid)
     done = len(outcomes) - len(failed)
-    print(f"{done} subject(s) reported, {len(skipped)} up to date, {len(failed)} failed; "
-          f"reports in {args.output_dir}")
+    files = sum(len(o.files) for o in outcomes)
+    print(f"{done} subject(s) reported ({files} files), {len(skipped)} up to date, "
+          f"{len(failed)} failed; reports in {args.output_dir}")
     if skipped and not args.quiet:
         first = report_paths(args.output_dir, record_id(skipped[0]), formats)
         print(f"up-to-date reports were kept (e.g. {next(iter(first.values())).name}); "
