@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from .errors import MesaReportError
+
+PART_SUFFIX = ".part"
+"""Suffix of the temporary files :func:`atomic_write` renames into place."""
+
+_STALE_AFTER_S = 3600.0
+_PID_IN_NAME = re.compile(r"\.pid(\d+)\.[^.]*\.part$")
 
 
 @contextlib.contextmanager
@@ -42,7 +50,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     final = Path(path)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.pid{os.getpid()}.", suffix=PART_SUFFIX,
+                                        dir=final.parent)
     except OSError as exc:
         raise MesaReportError(
             f"cannot write {final}: {exc.strerror or exc}; choose a folder you can write to"
@@ -78,3 +87,47 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     with atomic_write(path, "w") as fh:
         fh.write(text)
     return Path(path)
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # no cheap liveness check: rely on the age rule
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_partial_files(folder: str | os.PathLike) -> list[Path]:
+    """Delete temporary files left in ``folder`` by writers that were killed mid-write.
+
+    A temporary file is removed when the process that wrote it no longer runs, or when it is
+    over an hour old; files of a live writer are left alone. Final names are never touched.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / ".a.txt.pid999999999.x1.part").write_text("half")
+    >>> [p.name for p in remove_partial_files(folder)]
+    ['.a.txt.pid999999999.x1.part']
+    """
+    removed = []
+    root = Path(folder)
+    if not root.is_dir():
+        return removed
+    now = time.time()
+    for path in root.glob(f".*{PART_SUFFIX}"):
+        match = _PID_IN_NAME.search(path.name)
+        pid = int(match.group(1)) if match else None
+        try:
+            stale = (pid is not None and not _pid_alive(pid)) or now - path.stat().st_mtime > _STALE_AFTER_S
+            if stale:
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue
+    return removed

@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from .annotations import fit_labels, read_stages
 from .errors import ConfigError, DataError, IngestError, MesaReportError
+from .fileio import remove_partial_files
 from .stages import UNSCORED
 from .store import (DEFAULT_CHANNEL_NAMES, EPOCH_SAMPLES, EPOCH_SECONDS, INDEX_NAME,
                     NUM_EEG_CHANNELS, SEQ_LEN, SFREQ_HZ, index_row, night_filename,
@@ -540,6 +541,7 @@ def preprocess(edf_dir: str | Path, output_dir: str | Path, *,
     if isinstance(jobs, bool) or int(jobs) != jobs or jobs < 1:
         raise ConfigError(f"--jobs must be a whole number of at least 1, not {jobs!r}")
     output = Path(output_dir)
+    remove_partial_files(output)  # left by a run that was killed mid-write
     tasks, failed = _plan(Path(edf_dir), Path(annotations_dir) if annotations_dir else None)
     summary = PreprocessSummary(failed=failed)
     rows: list[dict[str, Any]] = []

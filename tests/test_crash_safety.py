@@ -1,0 +1,137 @@
+"""Crash safety: commands killed with SIGKILL at random points, then rerun, end with exactly the
+complete set of outputs and no truncated file under a final name; a full disk leaves nothing."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mesa_report.demo import generate_night, write_edf, write_nsrr_xml
+from mesa_report.errors import MesaReportError
+from mesa_report.fileio import PART_SUFFIX, atomic_write, remove_partial_files, write_bytes_atomic
+from mesa_report.store import NightStore, load_signal, night_filename, read_index
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
+
+N_NIGHTS = 4
+KILL_POINTS_S = (0.8, 2.0, 3.5)
+
+
+@pytest.fixture(scope="module")
+def edf_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("edf")
+    for mesaid in range(1, N_NIGHTS + 1):
+        night = generate_night(mesaid, hours=0.25, seed=100 + mesaid)
+        write_edf(night, folder / f"{night.record_id}.edf")
+        write_nsrr_xml(night, folder / f"{night.record_id}-nsrr.xml")
+    return folder
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "mesa_report.cli", *args]
+
+
+def _run_and_kill(cmd: list[str], after_s: float) -> bool:
+    """Start ``cmd``, SIGKILL it after ``after_s`` seconds; True when it was still running."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        proc.wait(timeout=after_s)
+        return False
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return True
+
+
+def _check_store(folder: Path) -> None:
+    names = {p.name for p in folder.iterdir()}
+    assert not [n for n in names if n.endswith(PART_SUFFIX)], names
+    store = NightStore(folder)
+    assert store.mesaids == list(range(1, N_NIGHTS + 1))
+    for mesaid in store.mesaids:
+        tensor = load_signal(folder / night_filename(mesaid))  # a truncated .pt would not load
+        assert tensor.shape[0] == 4 and tensor.shape[1] >= 20 * 3840
+        json.loads((folder / night_filename(mesaid)).with_suffix(".json").read_text())
+    assert len(read_index(folder / "mesa_final.csv")) == N_NIGHTS
+
+
+def test_preprocess_killed_at_random_points_then_rerun_completes(edf_dir, tmp_path):
+    out = tmp_path / "store"
+    cmd = _command("preprocess", "--edf_dir", str(edf_dir), "--output_dir", str(out), "--no_progress")
+    rng = random.Random(0)
+    killed = 0
+    for base in KILL_POINTS_S:
+        killed += _run_and_kill(cmd, base + rng.uniform(0, 0.5))
+        if out.exists():  # whatever is there under a final name must be whole
+            for pt in out.glob("*_preprocessed.pt"):
+                load_signal(pt)
+    assert killed >= 1, "the command finished before any kill point: make the nights longer"
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    _check_store(out)
+
+
+def test_a_full_disk_mid_write_leaves_no_partial_output(tmp_path, monkeypatch):
+    target = tmp_path / "report.pdf"
+    target.write_bytes(b"the previous, complete report")
+
+    class FullDisk:
+        def __init__(self, fh):
+            self.fh, self.written = fh, 0
+
+        def write(self, data):
+            if self.written + len(data) > 1000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.written += len(data)
+            return self.fh.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self.fh.__exit__(*exc)
+
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(os, "fdopen", lambda *a, **k: FullDisk(real_fdopen(*a, **k)))
+    with pytest.raises(MesaReportError, match=r"report\.pdf.*No space left"):
+        write_bytes_atomic(target, b"x" * 5000)
+    assert target.read_bytes() == b"the previous, complete report"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_an_error_inside_the_block_keeps_the_old_file(tmp_path):
+    target = tmp_path / "index.csv"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_write(target, "w") as fh:
+            fh.write("new, half")
+            raise RuntimeError("crash while writing")
+    assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
+
+
+def test_partial_files_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    left = tmp_path / f".night.pt.pid{dead}.abc123{PART_SUFFIX}"
+    live = tmp_path / f".night.pt.pid{os.getpid()}.def456{PART_SUFFIX}"
+    final = tmp_path / "night.pt"
+    for path in (left, live, final):
+        path.write_bytes(b"x")
+    assert remove_partial_files(tmp_path) == [left]
+    assert live.exists() and final.exists()
+    old = time.time() - 7200
+    os.utime(live, (old, old))
+    assert remove_partial_files(tmp_path) == [live]
