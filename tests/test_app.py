@@ -343,3 +343,21 @@ def test_the_png_of_the_view_and_the_html_report_of_the_night(app):
     html = support.report_bytes("html", result, night, opened.checkpoint).decode("utf-8")
     assert html.startswith("<!DOCTYPE html>") and "mesa-sleep-0001" in html
     assert 'src="http' not in html and "<link" not in html  # standalone: nothing from the network
+
+
+def test_ten_sessions_stepping_at_once_keep_their_own_views_and_memory_stays_bounded(app):
+    import resource
+
+    sessions = [app().run() for _ in range(10)]
+    assert not any(at.exception for at in sessions)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for round_ in range(2):  # interleaved: every session clicks before any clicks again
+        for k, at in enumerate(sessions):
+            if (k + round_) % 2:
+                at.button(key="next").click().run()
+    for k, at in enumerate(sessions):
+        expected = 1 + sum(1 for round_ in range(2) if (k + round_) % 2)
+        assert not at.exception
+        assert caption(at).startswith(f"**Sample {expected} of"), (k, caption(at))
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    assert grown_mb < 300, f"peak memory grew by {grown_mb:.0f} MB while 10 sessions stepped"

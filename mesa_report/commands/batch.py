@@ -482,8 +482,6 @@ def run(args: argparse.Namespace) -> int:
     plan = _plan(subjects, store, cache, sources.checkpoint, precision_of(device),
                  full=args.keep_attention == "full", picker=_detail_picker(settings.detail_count),
                  force=args.force)
-    if device.type == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)  # all cores for the model
     make_job = functools.partial(
         _NightJob, preprocessed_dir=str(sources.preprocessed_dir),
         csv_path=str(sources.csv_path) if sources.csv_path is not None else None, method=args.method,
