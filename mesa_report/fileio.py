@@ -22,6 +22,16 @@ PART_SUFFIX = ".part"
 """Suffix of the temporary files :func:`atomic_write` renames into place."""
 
 _STALE_AFTER_S = 3600.0
+
+
+def _file_mode() -> int:
+    """Permissions of a new file under this process's umask (``mkstemp`` alone gives 0600)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
 _PID_IN_NAME = re.compile(r"\.pid(\d+)\.[^.]*\.part$")
 
 
@@ -58,6 +68,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         ) from exc
     tmp = Path(tmp_name)
     try:
+        if os.name != "nt":
+            os.fchmod(fd, _FILE_MODE)  # shared outputs (reports) follow the umask like any new file
         kwargs = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
