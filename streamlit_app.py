@@ -113,7 +113,7 @@ with numbers:
         st.download_button(label, key=f"report_{fmt}", mime=mime, on_click="ignore",
                            file_name=f"{record_id(subject)}_report.{fmt}",
                            data=functools.partial(support.report_bytes, fmt, result, night,
-                                                  sources.checkpoint))
+                                                  sources.checkpoint, model))
 if "confusion" in night_charts:
     support.draw_spec(confusion, night_charts["confusion"])
 

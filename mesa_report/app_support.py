@@ -380,7 +380,8 @@ REPORT_FORMATS = {"html": ("HTML report", "text/html"), "pdf": ("PDF report", "a
 """Report downloads: format -> (button label, MIME type)."""
 
 
-def report_bytes(fmt: str, result: NightInference, night: Night, checkpoint: Path) -> bytes:
+def report_bytes(fmt: str, result: NightInference, night: Night, checkpoint: Path,
+                 model: MesaTransformer | None = None) -> bytes:
     """The night's report, as the report module writes it (called when its button is clicked).
 
     Examples
@@ -390,5 +391,5 @@ def report_bytes(fmt: str, result: NightInference, night: Night, checkpoint: Pat
     """
     summary = checkpoint_summary(checkpoint)
     if fmt == "html":
-        return render_report_html(result, night=night, checkpoint=summary).encode("utf-8")
-    return render_report_pdf(result, night=night, checkpoint=summary)
+        return render_report_html(result, night=night, checkpoint=summary, model=model).encode("utf-8")
+    return render_report_pdf(result, night=night, checkpoint=summary, model=model)

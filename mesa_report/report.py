@@ -45,6 +45,7 @@ from .errors import ReportError
 from .fileio import write_bytes_atomic, write_text_atomic
 from .metrics import ClassificationMetrics, NightMetrics, SleepStatistics, night_metrics
 from .render import chart_spec_json, render_chart, vega_javascript
+from .report_explanations import ExplanationSection, explanation_section
 from .selection import informative_epochs, rank_samples, stage_transitions, wrong_predictions
 from .stages import STAGE_COLOURS, UNSCORED, UNSCORED_COLOUR, channel_label, stage_name
 from .store import record_id
@@ -228,6 +229,7 @@ class SubjectReport:
     token_seconds: float
     fingerprint: str = ""
     figures: tuple[Figure, ...] = dataclasses.field(default=(), repr=False)
+    explanations: ExplanationSection | None = None
 
     @property
     def created_iso(self) -> str:
@@ -396,7 +398,7 @@ def build_report(result, *, night=None, subject: str | None = None,
                  n_samples: int = DEFAULT_SAMPLES,
                  epochs_per_sample: int = DEFAULT_EPOCHS_PER_SAMPLE,
                  created: dt.datetime | None = None,
-                 fingerprint: str = "") -> SubjectReport:
+                 fingerprint: str = "", model=None) -> SubjectReport:
     """Build the format-neutral report of one night.
 
     Parameters
@@ -423,6 +425,9 @@ def build_report(result, *, night=None, subject: str | None = None,
     fingerprint : str
         Digest of the report's inputs; :func:`write_reports` keeps it in the stamp next to the
         files, so that up-to-date reports can be skipped.
+    model : MesaTransformer, optional
+        The model; with it (and ``night``) the report measures how far its explanations can be
+        trusted on the detailed samples (:mod:`mesa_report.report_explanations`).
 
     Returns
     -------
@@ -457,6 +462,9 @@ def build_report(result, *, night=None, subject: str | None = None,
     confusion = _confusion_figures(metrics)
     figures = (hypnogram, *confusion,
                *(f for s in samples for f in _sample_figures(s)))
+    explanations = None
+    if model is not None and night is not None:
+        explanations = explanation_section(result, night, model, [s.first_epoch for s in samples])
     return SubjectReport(
         subject=subject,
         title=f"Sleep-staging explainability report: {subject}",
@@ -485,6 +493,7 @@ def build_report(result, *, night=None, subject: str | None = None,
         token_seconds=float(np.median(result.token_times.end_s - result.token_times.start_s)),
         fingerprint=fingerprint,
         figures=figures,
+        explanations=explanations,
     )
 
 

@@ -74,9 +74,9 @@ def result(model, demo_night):
 
 
 @pytest.fixture(scope="module")
-def report(result, demo_night, checkpoint):
+def report(result, demo_night, checkpoint, model):
     return build_report(result, night=demo_night, subject=SCRIPT_ID,
-                        checkpoint=checkpoint_summary(checkpoint), n_samples=1)
+                        checkpoint=checkpoint_summary(checkpoint), n_samples=1, model=model)
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +145,17 @@ def test_the_app_and_the_report_show_the_same_kappa(report, result, page):
     assert app.kappa == report.metrics.kappa or (np.isnan(app.kappa) and np.isnan(report.metrics.kappa))
     assert f"<td>Cohen's kappa</td><td class=\"num\">{format_number(app.kappa, 3)}</td>" in \
         page.replace("&#39;", "'")
+
+
+def test_the_report_measures_its_own_explanations(report, page, result):
+    ex = report.explanations
+    assert ex is not None and ex.n_samples == len(report.samples) == 1
+    assert [row.method for row in ex.trust_rows] == ["attention", "rollout"]
+    for row in ex.channel_rows:
+        assert sum(row.shares) == pytest.approx(1.0, abs=1e-3)
+        assert row.epochs == int((result.labels == CLASS_NAMES_6.index(row.stage)).sum())
+    assert ex.share_past + ex.share_self + ex.share_future == pytest.approx(1.0, abs=1e-3)
+    assert 'id="explanations"' in page and "how far to trust it" in page
 
 
 def test_samples_are_chosen_for_different_reasons(result):

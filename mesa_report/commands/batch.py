@@ -173,15 +173,16 @@ def _finish_night(job: _NightJob) -> _Outcome:
     from ..errors import MesaReportError
 
     torch.set_num_threads(job.threads)
+    row = None
     try:
         night = _open_store(job.preprocessed_dir, job.csv_path).night(job.mesaid)
         result = NightResult.load(job.entry).with_labels(night.labels)
         row = table_row(result, job.method)
         files = _write_reports(job, result, night) if job.reports else ()
     except MesaReportError as exc:
-        return _Outcome(job.mesaid, error=str(exc))
+        return _Outcome(job.mesaid, row=row, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - one night's bug must not stop the others
-        return _Outcome(job.mesaid, error=f"unexpected {type(exc).__name__}: {exc}")
+        return _Outcome(job.mesaid, row=row, error=f"unexpected {type(exc).__name__}: {exc}")
     return _Outcome(job.mesaid, row=row, files=files)
 
 
@@ -229,10 +230,10 @@ def _infer_into_cache(model, settings: _Inference, nights: list, keys: dict[int,
 class _InferenceActor:
     """Ray actor: one model on one device, inferring chunks of nights into the result cache."""
 
-    def __init__(self, settings: _Inference, threads: int) -> None:
+    def __init__(self, settings: _Inference) -> None:
         import torch
 
-        torch.set_num_threads(threads)
+        torch.set_num_threads(os.cpu_count() or 1)  # Ray starts its workers with one thread
         self.settings = settings
         self.model = _load(settings)
 
@@ -281,7 +282,7 @@ class _Finisher:
 
     def submit(self, job: _NightJob) -> None:
         if self.pool is None:
-            self._done(_finish_night(job))
+            self.add(_finish_night(job))
         else:
             self.futures.add(self.pool.submit(_finish_night, job))
             self.collect(block=False)
@@ -291,14 +292,11 @@ class _Finisher:
             done, self.futures = wait(self.futures, timeout=None if block else 0,
                                       return_when=FIRST_COMPLETED)
             for future in done:
-                self._done(future.result())
+                self.add(future.result())
             if not block or not done:
                 return
 
     def add(self, outcome: _Outcome) -> None:
-        self._done(outcome)
-
-    def _done(self, outcome: _Outcome) -> None:
         self.outcomes.append(outcome)
         self.bar.update()
 
@@ -369,8 +367,7 @@ def _run_ray(plan: _Plan, settings: _Inference, make_job, address: str | None, a
         # each actor sees only its own GPU, as device "cuda"
         actor_settings = dataclasses.replace(settings, device="cuda") if cuda else settings
         if plan.to_infer:
-            threads = os.cpu_count() or 1
-            workers = [actor_class.remote(actor_settings, threads) for _ in range(actors)]
+            workers = [actor_class.remote(actor_settings) for _ in range(actors)]
         pending = {finish.remote(make_job(mesaid=m, entry=e)): None for m, e in plan.cached}
         size = _chunk_size(len(plan.to_infer), len(workers))
         chunks = [[(m, key) for m, _, key in plan.to_infer[i:i + size]]

@@ -113,7 +113,8 @@ def _report_subject(job: _Job) -> _Outcome:
         night = store.night(job.mesaid)
         result = infer_night(model, night, batch_size=job.batch_size)
         report = build_report(result, night=night, checkpoint=summary, n_samples=job.num_samples,
-                              epochs_per_sample=job.epochs_per_sample, fingerprint=job.fingerprint)
+                              epochs_per_sample=job.epochs_per_sample, fingerprint=job.fingerprint,
+                              model=model)
         paths = write_reports(report, job.output_dir, job.formats, stem=record_id(job.mesaid),
                               page_size=job.page_size, pdf_variant=job.pdf_variant)
     except MesaReportError as exc:
