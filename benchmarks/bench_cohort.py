@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from mesa_report.checkpoint import file_sha256
-from mesa_report.cohort import NightResult, infer_cohort, table_row
+from mesa_report.cohort import NightResult, _Transfer, infer_cohort, table_row
 from mesa_report.inference import sample_starts
 from mesa_report.model import MesaTransformer, ModelConfig
 from mesa_report.store import EPOCH_SAMPLES, Night, night_filename, stage_string, write_night
@@ -94,8 +94,9 @@ def component_costs(model, night: MemoryNight, folder: Path) -> list[list[str]]:
     span = cfg.seq_len * cfg.time_steps
     windows = [night.signal[: cfg.num_channels, s * cfg.time_steps:s * cfg.time_steps + span]
                .view(cfg.num_channels, cfg.seq_len, cfg.time_steps) for s in starts.tolist()]  # (C, S, T) each
-    buffer = torch.empty((len(windows), *windows[0].shape))  # (W, C, S, T)
-    stack_s = _seconds(lambda: torch.stack(windows, out=buffer))
+    transfer = _Transfer(next(model.parameters()).device)  # the loading thread's own copy path
+    buffer = transfer.host_empty((len(windows), *windows[0].shape), torch.float32)  # (W, C, S, T)
+    stack_s = _seconds(lambda: transfer.assemble(windows, buffer))
     result = next(infer_cohort(model, [night]))
     row_s = _seconds(lambda: table_row(result, "rollout"))
     entry = folder / "entry.npz"

@@ -222,6 +222,17 @@ class _Transfer:
     def host_empty(self, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
         return torch.empty(shape, dtype=dtype, pin_memory=self.cuda)
 
+    def assemble(self, windows: list[torch.Tensor], out: torch.Tensor) -> None:
+        """(loading thread) Copy ``windows`` into the batch ``out``.
+
+        On CUDA with torch's CPU threads, which the model does not use there; on the CPU in this
+        thread alone, since torch's threads are the model's (sharing them slows both badly).
+        """
+        if self.cuda:
+            torch.stack(windows, out=out)
+        else:
+            np.stack([w.numpy() for w in windows], out=out.numpy())
+
     def upload(self, host: torch.Tensor):
         """(loading thread) Start copying ``host`` to the device; return it and its ready event."""
         if not self.cuda:
@@ -358,8 +369,8 @@ class _Loader:
             self._put(self._batch(windows, owners))
 
     def _batch(self, windows: list[torch.Tensor], owners: list[tuple[int, int]]) -> _Batch:
-        host = self.transfer.host_empty((len(windows), *windows[0].shape), torch.float32)
-        torch.stack(windows, out=host)  # (B, C, S, T)
+        host = self.transfer.host_empty((len(windows), *windows[0].shape), torch.float32)  # (B, C, S, T)
+        self.transfer.assemble(windows, host)
         on_device, ready = self.transfer.upload(host)
         return _Batch(np.asarray(owners, dtype=np.int64), on_device, ready)
 

@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,8 @@ class CacheStats:
 
 
 class ResultCache:
-    """Night results on disk, keyed by checkpoint, night file and settings.
+    """Night results on disk, keyed by checkpoint, night file and settings (safe to share
+    between threads).
 
     Parameters
     ----------
@@ -95,6 +97,11 @@ class ResultCache:
     def __init__(self, root: str | os.PathLike | None = None) -> None:
         self.root = Path(root) if root is not None else default_results_dir()
         self.stats = CacheStats()
+        self._lock = threading.Lock()  # lookups may run in several threads
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            setattr(self.stats, name, getattr(self.stats, name) + 1)
 
     def __repr__(self) -> str:
         return f"ResultCache({str(self.root)!r})"
@@ -170,14 +177,14 @@ class ResultCache:
                 result.check(night)
                 result = result.with_labels(night.labels)
             except _UNREADABLE:
-                self.stats.damaged += 1  # computed again and overwritten by put()
+                self._count("damaged")  # computed again and overwritten by put()
                 continue
             if kind == "summary" and detail_samples is not None and not set(
                     int(k) for k in detail_samples(result.stored)) <= set(result.temporal_samples.tolist()):
                 continue
-            self.stats.hits += 1
+            self._count("hits")
             return path, result
-        self.stats.misses += 1
+        self._count("misses")
         return None
 
     def get(self, key: str, night: Night, *, full: bool = False,
@@ -190,7 +197,7 @@ class ResultCache:
         """Store ``result`` atomically under ``key`` and return the entry's path."""
         path = self.path(key, result.mesaid, "full" if result.complete else "summary")
         result.save(path)
-        self.stats.stored += 1
+        self._count("stored")
         return path
 
 

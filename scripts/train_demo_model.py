@@ -1,7 +1,8 @@
 """Reproduce the demo checkpoint ``mesa_report/demo/demo_model.pth``.
 
-1. builds a training cohort with the demo generator (nights 1..N, through EDF + NSRR XML and the
-   real ``preprocess``; the last eighth each for validation and test);
+1. builds a training cohort with the demo generator (nights 101..100+N, through EDF + NSRR XML and
+   the real ``preprocess``; the last eighth each for validation and test) — the built-in demo
+   cohort (nights 1-8) is therefore never seen in training;
 2. trains with the project's own command (``mesa-report train``) at the demo size;
 3. writes the best checkpoint (by validation kappa) into the package without the optimiser state,
    so it stays small.
@@ -9,7 +10,7 @@
 The held-out check on freshly generated nights (seeds never used in training) is
 ``tests/test_demo_model.py``; its per-class table goes into BENCHMARKS.md.
 
-    python scripts/train_demo_model.py [--nights 16] [--hours 4] [--num_epochs 6] [--device cpu]
+    python scripts/train_demo_model.py [--nights 16] [--hours 4] [--num_epochs 4] [--device cpu]
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nights", type=int, default=16)
     parser.add_argument("--hours", type=float, default=4.0)
-    parser.add_argument("--num_epochs", type=int, default=6)
+    parser.add_argument("--num_epochs", type=int, default=4)
     parser.add_argument("--max_samples", type=int, default=600, help="training windows per epoch")
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--learning_rate", type=float, default=1e-3)
@@ -45,7 +46,8 @@ def main() -> int:
     from mesa_report.demo import demo_store
 
     started = time.perf_counter()
-    store = demo_store(args.work_dir / "cohort", n_nights=args.nights, hours=args.hours, progress=True)
+    store = demo_store(args.work_dir / "cohort", n_nights=args.nights, hours=args.hours, progress=True,
+                       first_id=101)
     print(f"cohort: {len(store.mesaids)} nights in {time.perf_counter() - started:.0f} s -> {store.preprocessed_dir}")
     status = cli(["train", "--preprocessed_dir", str(store.preprocessed_dir), "--csv_path", str(store.csv_path),
                   "--num_epochs", str(args.num_epochs), "--batch_size", str(args.batch_size),

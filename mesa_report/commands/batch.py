@@ -28,7 +28,7 @@ import dataclasses
 import functools
 import os
 import sys
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -43,6 +43,9 @@ CHUNKS_PER_ACTOR = 4
 """With Ray, the nights to infer are cut so that each actor gets about this many chunks."""
 
 MAX_CHUNK_NIGHTS = 32
+
+PLAN_THREADS = 8
+"""Threads hashing night files and reading cache entries before inference starts."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -430,21 +433,26 @@ def _check_options(args: argparse.Namespace) -> None:
 
 def _plan(subjects: list[int], store, cache, checkpoint: Path, precision: str, *, full: bool,
           picker, force: bool) -> _Plan:
+    """Open each night, hash its file (in threads: a first run reads every file) and look it up."""
     from ..errors import MesaReportError
 
-    plan = _Plan([], [], [])
-    for mesaid in subjects:
+    def look(mesaid: int):
         try:
             night = store.night(mesaid)
             key = cache.key(checkpoint, night, precision)
-            found = None if force else cache.lookup(key, night, full=full, detail_samples=picker)
+            return night, key, None if force else cache.lookup(key, night, full=full, detail_samples=picker)
         except MesaReportError as exc:
-            plan.failed.append(_Outcome(mesaid, error=str(exc)))
-            continue
-        if found is None:
-            plan.to_infer.append((mesaid, night, key))
-        else:
-            plan.cached.append((mesaid, str(found[0])))
+            return exc
+
+    plan = _Plan([], [], [])
+    with ThreadPoolExecutor(max_workers=min(PLAN_THREADS, os.cpu_count() or 1)) as pool:
+        for mesaid, looked in zip(subjects, pool.map(look, subjects)):
+            if isinstance(looked, MesaReportError):
+                plan.failed.append(_Outcome(mesaid, error=str(looked)))
+            elif looked[2] is None:
+                plan.to_infer.append((mesaid, looked[0], looked[1]))
+            else:
+                plan.cached.append((mesaid, str(looked[2][0])))
     return plan
 
 

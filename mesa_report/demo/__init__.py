@@ -119,10 +119,12 @@ class DemoStore:
         return load_events(self.preprocessed_dir, mesaid)
 
 
-def _folder_name(n_nights: int, hours: float) -> str:
+def _folder_name(n_nights: int, hours: float, first_id: int = 1) -> str:
     name = f"demo-v{GENERATOR_VERSION}"
     if (n_nights, hours) != (DEFAULT_N_NIGHTS, DEFAULT_HOURS):
         name += f"-{n_nights}x{hours:g}h"
+    if first_id != 1:
+        name += f"-from{first_id}"
     return name
 
 
@@ -142,10 +144,10 @@ def _layout(root: Path, mesaids: tuple[int, ...]) -> DemoStore:
                      csv_path=preprocessed / INDEX_NAME, edf_dir=root / "edf", mesaids=mesaids)
 
 
-def _expected_marker(n_nights: int, hours: float) -> dict:
+def _expected_marker(n_nights: int, hours: float, first_id: int = 1) -> dict:
     return {"generator_version": GENERATOR_VERSION, "pipeline_version": PIPELINE_VERSION,
             "n_nights": n_nights, "hours": hours,
-            "mesaids": list(range(1, n_nights + 1))}
+            "mesaids": list(range(first_id, first_id + n_nights))}
 
 
 def _is_complete(root: Path, expected: dict) -> bool:
@@ -215,7 +217,7 @@ def _remove_abandoned(cache: Path, name: str) -> None:
 
 
 def demo_store(cache_dir: str | os.PathLike | None = None, *, n_nights: int = DEFAULT_N_NIGHTS,
-               hours: float = DEFAULT_HOURS, progress: bool = False) -> DemoStore:
+               hours: float = DEFAULT_HOURS, progress: bool = False, first_id: int = 1) -> DemoStore:
     """The demo cohort's store, built on first use and reused afterwards.
 
     The first call generates ``n_nights`` nights (ids 1..n), writes ``mesa-sleep-NNNN.edf`` and
@@ -237,6 +239,9 @@ def demo_store(cache_dir: str | os.PathLike | None = None, *, n_nights: int = DE
         Length of each night.
     progress : bool, default False
         Show progress bars while building.
+    first_id : int, default 1
+        Id of the first night (nights are ``first_id … first_id + n_nights - 1``); the demo
+        model is trained on nights from 101, so the default cohort is held out from it.
 
     Returns
     -------
@@ -264,8 +269,10 @@ def demo_store(cache_dir: str | os.PathLike | None = None, *, n_nights: int = DE
                           f"({min_hours:g} h)")
     n_nights, hours = int(n_nights), float(hours)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    root = cache / _folder_name(n_nights, hours)
-    expected = _expected_marker(n_nights, hours)
+    if isinstance(first_id, bool) or not isinstance(first_id, (int, np.integer)) or first_id < 1:
+        raise ConfigError(f"first_id={first_id!r}: expected a whole number of at least 1")
+    root = cache / _folder_name(n_nights, hours, int(first_id))
+    expected = _expected_marker(n_nights, hours, int(first_id))
     store = _layout(root, tuple(expected["mesaids"]))
     if _is_complete(root, expected):
         return store
