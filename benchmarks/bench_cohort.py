@@ -32,7 +32,7 @@ import torch
 
 from mesa_report.checkpoint import file_sha256
 from mesa_report.cohort import NightResult, _Transfer, infer_cohort, table_row
-from mesa_report.inference import sample_starts
+from mesa_report.inference import infer_night, sample_starts
 from mesa_report.model import MesaTransformer, ModelConfig
 from mesa_report.store import EPOCH_SAMPLES, Night, night_filename, stage_string, write_night
 
@@ -140,6 +140,10 @@ def main() -> None:
     nights = synthetic_cohort(args.nights, args.hours)
     workers = args.workers or max(1, (os.cpu_count() or 1) - 1)
     run_cohort(model, nights[: min(4, len(nights))], batch_size, None)  # warm-up: kernels, allocator
+    check = next(infer_cohort(model, nights[:2], batch_size=batch_size))  # windows of 2 nights per batch
+    reference = infer_night(model, nights[0], batch_size=batch_size)
+    gap = float(np.abs(check.stored.probs - reference.probs).max())
+    agree = float((check.stored.pred == reference.pred).mean())
     infer_s, epochs = run_cohort(model, nights, batch_size, None)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         pool.submit(_row, next(infer_cohort(model, nights[:1]))).result()  # start the workers
@@ -147,6 +151,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"model: {args.model} size, {model.num_parameters / 1e6:.2f} M parameters; device {device}; "
           f"{batch_size} windows per batch; {workers} summary worker(s)")
+    print(f"check against infer_night on night 1: max |p difference| {gap:.2e}, same stage for {agree:.1%} of epochs")
     rows = [[name, args.nights, epochs, seconds, epochs / seconds, MESA_EPOCHS / (epochs / seconds) / 60]
             for name, seconds in (("inference", infer_s), ("end to end with summaries", total_s))]
     print_table(f"Synthetic cohort from host memory ({args.hours:g} h nights)",

@@ -17,7 +17,7 @@ from mesa_report.model import MesaTransformer, ModelConfig
 from mesa_report.train import focal_loss
 from tests.test_model import SeedReference
 
-DEMO_SIZE = dict(d_model=64, dim_feedforward=128, classifier_hidden=128, cnn_channels=(32, 64),
+DEMO_SIZE = dict(d_model=64, dim_feedforward=128, classifier_hidden=128, cnn_channels=(16, 32),
                  temporal_heads=4, channel_heads=2, epoch_heads=4)
 
 

@@ -382,7 +382,6 @@ class _Loader:
 class _Accumulator:
     """Outputs of a night's samples as their batches come back."""
 
-    position: int
     night: Night
     starts: np.ndarray  # (W,)
     sample_probs: np.ndarray  # (W, S, K) float32
@@ -407,7 +406,7 @@ def _new_accumulator(opened: _Opened, model: MesaTransformer, keep_full: bool) -
     cfg = model.config
     n, seq, chans = len(opened.starts), cfg.seq_len, cfg.num_channels
     return _Accumulator(
-        position=opened.position, night=opened.night, starts=opened.starts,
+        night=opened.night, starts=opened.starts,
         sample_probs=np.empty((n, seq, cfg.num_classes), dtype=np.float32),
         channel=np.empty((n, seq, cfg.channel_heads, chans, chans), dtype=np.float16),
         epoch=np.empty((n, cfg.epoch_layers, cfg.epoch_heads, seq, seq), dtype=np.float16),

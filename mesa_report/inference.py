@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,7 +185,7 @@ class NightInference:
                 arrays = {name: data[name] for name in _ARRAYS}
                 token_times = TokenTimes(**{name: data[f"tt_{name}"] for name in _TOKEN_FIELDS},
                                          epoch_seconds=meta.pop("token_times_epoch_seconds"))
-        except (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError, zipfile.BadZipFile) as exc:
             raise DataError(f"inference file {path} is damaged ({type(exc).__name__}); delete it "
                             "and it will be computed again") from None
         meta["class_names"] = tuple(meta["class_names"])

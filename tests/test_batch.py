@@ -55,6 +55,7 @@ def _table(out) -> pd.DataFrame:
     return pd.read_csv(out / "cohort.csv")
 
 
+@pytest.mark.slow
 def test_local_and_ray_engines_give_the_same_table(demo, tiny_checkpoint, tmp_path, capsys):
     ray = pytest.importorskip("ray")
     assert main(_args(demo, tiny_checkpoint, tmp_path / "local", tmp_path / "cache-local")) == 0
@@ -77,6 +78,7 @@ def test_local_and_ray_engines_give_the_same_table(demo, tiny_checkpoint, tmp_pa
     np.testing.assert_allclose(shares, 1.0, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_a_killed_batch_reruns_only_what_is_missing(demo, tmp_path, capsys):
     # the seed's full-size model: slow enough on this CPU (about 2 s a night) to be killed mid-cohort
     checkpoint = save_checkpoint(tmp_path / "seed-size.pth", MesaTransformer(ModelConfig()).eval())

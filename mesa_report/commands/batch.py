@@ -358,13 +358,19 @@ def _run_ray(plan: _Plan, settings: _Inference, make_job, address: str | None, a
     """Nights in chunks to inference actors; rows and reports as CPU tasks."""
     import torch
 
+    from ..errors import ConfigError
+
     ray, started = _connect_ray(address)
     store = (make_job.keywords["preprocessed_dir"], make_job.keywords["csv_path"])
     cuda = torch.device(settings.device).type == "cuda"
     outcomes, computed, workers = [], 0, []
     try:
+        gpus = int(ray.cluster_resources().get("GPU", 0))
+        if cuda and gpus < 1:
+            raise ConfigError("--device cuda was asked for, but the Ray cluster has no GPU; use "
+                              "--device cpu or a cluster with GPU nodes")
         if actors is None:
-            actors = max(1, int(ray.cluster_resources().get("GPU", 0))) if cuda else 1
+            actors = gpus if cuda else 1
         finish = ray.remote(_finish_night).options(num_cpus=1)
         actor_class = ray.remote(_InferenceActor).options(num_cpus=1, num_gpus=1 if cuda else 0)
         # each actor sees only its own GPU, as device "cuda"

@@ -103,7 +103,7 @@ def _report_subject(job: _Job) -> _Outcome:
     import torch
 
     from ..errors import MesaReportError
-    from ..inference import infer_night
+    from ..result_cache import cached_infer_night
     from ..report import build_report, write_reports
     from ..store import record_id
 
@@ -111,7 +111,7 @@ def _report_subject(job: _Job) -> _Outcome:
     try:
         model, summary, store = _session(job.checkpoint, job.preprocessed_dir, job.csv_path, job.device)
         night = store.night(job.mesaid)
-        result = infer_night(model, night, batch_size=job.batch_size)
+        result = cached_infer_night(model, night, job.checkpoint, batch_size=job.batch_size)
         report = build_report(result, night=night, checkpoint=summary, n_samples=job.num_samples,
                               epochs_per_sample=job.epochs_per_sample, fingerprint=job.fingerprint,
                               model=model)
