@@ -43,6 +43,15 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGro
     return data
 
 
+def add_subject_arguments(parser: argparse.ArgumentParser, noun: str = "nights") -> None:
+    """``--subject ID`` (repeatable) or ``--all``: which nights a command works on."""
+    who = parser.add_argument_group(f"{noun} (default with the demo: all of its nights)")
+    choice = who.add_mutually_exclusive_group()
+    choice.add_argument("--subject", "--subjects", dest="subjects", action="append", default=None,
+                        metavar="ID", help="a night's id (1, 0001 or mesa-sleep-0001); repeatable")
+    choice.add_argument("--all", action="store_true", help="every night of the index")
+
+
 def resolve_sources(args: argparse.Namespace, *, progress: bool = False) -> Sources:
     """The checkpoint and store named by the data options, or the demo's (built on first use)."""
     if args.csv_path is not None and args.preprocessed_dir is None:

@@ -52,14 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Nights, data, outputs, reports and engine options."""
     from ..cohort import KEEP_ATTENTION
     from ..report import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES, PDF_VARIANTS
-    from ..sources import add_data_arguments
+    from ..sources import add_data_arguments, add_subject_arguments
     from ..summaries import SUMMARY_METHODS
 
-    who = parser.add_argument_group("nights (default with the demo: all of its nights)")
-    choice = who.add_mutually_exclusive_group()
-    choice.add_argument("--subject", "--subjects", dest="subjects", action="append", default=None,
-                        metavar="ID", help="a night's id (1, 0001 or mesa-sleep-0001); repeatable")
-    choice.add_argument("--all", action="store_true", help="every night of the index")
+    add_subject_arguments(parser, "nights")
     data = add_data_arguments(parser)
     data.add_argument("--batch_size", "--batch-size", type=int, default=None,
                       help="windows per forward pass, from any nights (default: "

@@ -29,13 +29,9 @@ DEFAULT_OUTPUT_DIR = Path("reports")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Subject choice, formats, output and the same data options as ``visualize``."""
     from ..report import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES, PDF_VARIANTS
-    from ..sources import add_data_arguments
+    from ..sources import add_data_arguments, add_subject_arguments
 
-    who = parser.add_argument_group("subjects (default with the demo: all of its nights)")
-    choice = who.add_mutually_exclusive_group()
-    choice.add_argument("--subject", "--subjects", dest="subjects", action="append", default=None,
-                        metavar="ID", help="a night's id (1, 0001 or mesa-sleep-0001); repeatable")
-    choice.add_argument("--all", action="store_true", help="every night of the index")
+    add_subject_arguments(parser, "subjects")
     data = add_data_arguments(parser)
     data.add_argument("--batch_size", "--batch-size", type=int, default=8,
                       help="samples per forward pass (default: 8)")
