@@ -81,6 +81,41 @@ def test_preprocess_killed_at_random_points_then_rerun_completes(edf_dir, tmp_pa
     _check_store(out)
 
 
+def test_report_killed_at_random_points_then_rerun_completes(edf_dir, tmp_path, monkeypatch):
+    import torch
+
+    from mesa_report.checkpoint import save_checkpoint
+    from mesa_report.ingest import preprocess
+    from mesa_report.model import MesaTransformer, ModelConfig
+
+    from .conftest import TINY
+
+    monkeypatch.setenv("MESA_REPORT_CACHE_DIR", str(tmp_path / "cache"))  # the commands' result cache
+    store = tmp_path / "store"
+    preprocess(edf_dir, store, progress=False)
+    torch.manual_seed(0)
+    checkpoint = save_checkpoint(tmp_path / "tiny.pth", MesaTransformer(ModelConfig(**TINY)).eval())
+    out = tmp_path / "reports"
+    cmd = _command("report", "--all", "--checkpoint_path", str(checkpoint), "--preprocessed_dir", str(store),
+                   "--output_dir", str(out), "--num_samples", "1", "--quiet")
+    rng = random.Random(1)
+    killed = 0
+    for base in KILL_POINTS_S:
+        killed += _run_and_kill(cmd, 2.0 + base * 2 + rng.uniform(0, 1.0))
+        for pdf in out.glob("*.pdf") if out.exists() else ():
+            data = pdf.read_bytes()  # a file under a final name is always whole
+            assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF"), pdf.name
+    assert killed >= 1, "the command finished before any kill point"
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in out.iterdir())
+    expected = sorted(f"mesa-sleep-{m:04d}_report.{ext}" for m in range(1, N_NIGHTS + 1)
+                      for ext in ("html", "pdf", "json"))
+    assert names == expected, names  # the complete set, no temporary file
+    for m in range(1, N_NIGHTS + 1):
+        assert (out / f"mesa-sleep-{m:04d}_report.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+
+
 def test_a_full_disk_mid_write_leaves_no_partial_output(tmp_path, monkeypatch):
     target = tmp_path / "report.pdf"
     target.write_bytes(b"the previous, complete report")

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
+from ..fileio import remove_partial_files
+
 DEFAULT_OUTPUT_DIR = Path("reports")
 
 
@@ -223,6 +225,7 @@ def run(args: argparse.Namespace) -> int:
     sources = resolve_sources(args, progress=not args.quiet)
     checkpoint, preprocessed_dir, csv_path = sources.checkpoint, sources.preprocessed_dir, sources.csv_path
     _check_writable(args.output_dir)
+    remove_partial_files(args.output_dir)  # left by a run that was killed mid-write
     _, summary, store = _session(str(checkpoint), str(preprocessed_dir),
                                      str(csv_path) if csv_path is not None else None, args.device)
     subjects = _chosen_subjects(args, store, is_demo=args.preprocessed_dir is None)
