@@ -172,15 +172,32 @@ def sample_maps(result: NightInference, sample: int, *, layer: int, head: int | 
     >>> att.epoch.shape, att.temporal.shape  # doctest: +SKIP
     ((20, 20), (20, 3, 20, 20))
     """
+    if method == "gradient":
+        return _cached_gradient_maps(result, model, night, file_stamp(model.checkpoint_path),
+                                     file_stamp(night.path), sample, layer, head, target_epoch)
+    return _views(result, sample, layer=layer, head=head, method=method)
+
+
+def _views(result: NightInference, sample: int, *, layer: int, head: int | None, method: str,
+           model: MesaTransformer | None = None, night: Night | None = None,
+           target_epoch: int = 0) -> SampleAttention:
     gradient = method == "gradient"
     view = result.sample(sample, night if gradient else None)
     features = torch.from_numpy(view.features[None]).to(next(model.parameters()).device) if gradient else None
     return attention_views(
         view.attention, view.probs, view.labels, class_names=result.class_names,
         channel_names=result.channel_names, layer=layer, head=head, layer_label=f"layer {layer + 1}",
-        method=method, model=model, features=features,
-        target_epoch=target_epoch,
+        method=method, model=model, features=features, target_epoch=target_epoch,
     )
+
+
+@st.cache_data(show_spinner="Computing gradient × attention…", max_entries=16)
+def _cached_gradient_maps(_result: NightInference, _model: MesaTransformer, _night: Night,
+                          model_stamp: tuple[str, int, int], night_stamp: tuple[str, int, int],
+                          sample: int, layer: int, head: int | None, target_epoch: int) -> SampleAttention:
+    """One backward pass per (checkpoint, night, sample, epoch): a channel or colour change reuses it."""
+    return _views(_result, sample, layer=layer, head=head, method="gradient", model=_model, night=_night,
+                  target_epoch=target_epoch)
 
 
 def epoch_signal(night: Night, epoch: int, channel: int) -> np.ndarray:
