@@ -120,8 +120,11 @@ class DeletionResult:
         return float(np.trapezoid(self.drop_random, self.fractions))
 
     def ratio_at(self, fraction: float = 0.1) -> float:
+        """Drop for the top tokens over the drop for random ones; NaN when random deletion did not
+        lower the probability (the ratio then says nothing)."""
         k = self.fractions.index(fraction)
-        return float(self.drop_relevant[k] / max(self.drop_random[k], 1e-6))
+        random_drop = float(self.drop_random[k])
+        return float(self.drop_relevant[k]) / random_drop if random_drop > 1e-6 else float("nan")
 
 
 def deletion_test(model: MesaTransformer, samples: Samples, method: str, *,
@@ -258,6 +261,10 @@ def faithfulness_table(model: MesaTransformer, samples: Samples, *, methods: Seq
     return rows
 
 
+def _ratio_text(ratio: float) -> str:
+    return f"{ratio:.1f}×" if np.isfinite(ratio) else "— (random drop ≤ 0)"
+
+
 def format_table(rows: list[FaithfulnessRow], kinds: Sequence[str] = POINTING_KINDS) -> str:
     """The table as Markdown (printed by the command, pasted into FAITHFULNESS.md)."""
     header = ["method", "drop top 10%", "drop random 10%", "ratio", "AUC top", "AUC random"]
@@ -269,7 +276,7 @@ def format_table(rows: list[FaithfulnessRow], kinds: Sequence[str] = POINTING_KI
     for r in rows:
         k = r.deletion.fractions.index(0.1)
         cells = [r.method, f"{r.deletion.drop_relevant[k]:.3f}", f"{r.deletion.drop_random[k]:.3f}",
-                 f"{r.deletion.ratio_at(0.1):.1f}×", f"{r.deletion.auc_relevant:.3f}",
+                 _ratio_text(r.deletion.ratio_at(0.1)), f"{r.deletion.auc_relevant:.3f}",
                  f"{r.deletion.auc_random:.3f}"]
         if with_pointing:
             for kind in kinds:

@@ -19,7 +19,7 @@ from mesa_report.annotations import read_stages
 from mesa_report.demo import (CACHE_ENV, CHANNELS, EVENT_COLUMNS, default_cache_dir, demo_store,
                               events_filename, generate_hypnogram, generate_night, load_events,
                               night_from_stages, write_edf, write_events_csv, write_nsrr_xml)
-from mesa_report.demo.generate import EVENT_STAGES, stage_runs
+from mesa_report.demo.generate import EVENT_STAGES, GENERATOR_VERSION, stage_runs
 from mesa_report.errors import ConfigError
 from mesa_report.store import parse_stage_string, read_index
 
@@ -185,7 +185,10 @@ def test_stage_defining_events_have_their_textbook_sizes(stage_night):
     assert covered[stages == N3].between(0.2, 0.5).all()
     assert (covered[stages == N4] > 0.5).all()
     n2_epochs = np.flatnonzero(stage_night.stages == N2)
-    assert set(n2_epochs) <= set(spindles["epoch"])  # every N2 epoch has a spindle
+    k_complex_epochs = set(frontal.loc[frontal["kind"] == "k_complex", "epoch"])
+    assert set(n2_epochs) <= set(spindles["epoch"]) | k_complex_epochs  # a spindle or a K-complex
+    per_epoch = spindles.groupby("epoch").size().reindex(n2_epochs, fill_value=0)
+    assert per_epoch.max() <= 2 and per_epoch.mean() < 1.5  # sparse enough to point at
     n1_epochs = np.flatnonzero(stage_night.stages == N1)
     assert set(n1_epochs) <= set(ev.loc[ev["kind"] == "vertex_wave", "epoch"])
     rem_epochs = np.flatnonzero(stage_night.stages == REM)
@@ -306,10 +309,10 @@ def test_demo_store_builds_once_through_preprocess_and_is_safe_to_share(tmp_path
 
 
 def test_demo_store_replaces_an_outdated_folder_and_abandoned_builds(tmp_path):
-    outdated = tmp_path / "demo-v1-1x0.2h"
+    outdated = tmp_path / f"demo-v{GENERATOR_VERSION}-1x0.2h"
     (outdated / "edf").mkdir(parents=True)
     (outdated / "demo.json").write_text(json.dumps({"generator_version": 0}))
-    abandoned = tmp_path / ".demo-v1-1x0.2h.killed.building"
+    abandoned = tmp_path / f".{outdated.name}.killed.building"
     abandoned.mkdir()
     os.utime(abandoned, (0, 0))
     store = demo_store(tmp_path, n_nights=1, hours=0.2)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from mesa_report.faithfulness import (DELETION_FRACTIONS, Samples, _delete, _hit_mask, collect_samples,
-                                      deletion_test, faithfulness_table, format_table, pointing_game,
+from mesa_report.faithfulness import (DELETION_FRACTIONS, DeletionResult, Samples, _delete, _hit_mask,
+                                      collect_samples, deletion_test, faithfulness_table, format_table, pointing_game,
                                       sanity_check)
 from mesa_report.store import NightStore, write_index, write_night
 
@@ -41,7 +41,16 @@ def test_deletion_curve_shapes_and_random_baseline(tiny_model, samples):
     result = deletion_test(tiny_model, samples, "rollout", target_epochs=[3], n_random=2)
     assert result.fractions == DELETION_FRACTIONS
     assert result.drop_relevant.shape == result.drop_random.shape == (len(DELETION_FRACTIONS),)
-    assert np.isfinite(result.auc_relevant) and np.isfinite(result.ratio_at(0.1))
+    assert np.isfinite(result.auc_relevant)
+    assert np.isfinite(result.ratio_at(0.1)) == (result.drop_random[0] > 1e-6)
+
+
+def test_deletion_ratio_is_undefined_when_random_deletion_does_not_hurt():
+    def ratio(top: float, random: float) -> float:
+        return DeletionResult("rollout", (0.1,), np.array([top]), np.array([random])).ratio_at(0.1)
+
+    assert ratio(0.12, 0.02) == pytest.approx(6.0)
+    assert np.isnan(ratio(0.05, -0.001)) and np.isnan(ratio(0.05, 0.0))
 
 
 def test_pointing_game_counts_trials_and_chance(tiny_model, samples):

@@ -9,7 +9,7 @@ A night is built in three steps:
    beta, muscle), cross-faded over two seconds at every epoch boundary;
 3. planted events, each written into the signal and recorded (kind, channel, start, end,
    peak-to-peak amplitude, frequency): alpha bursts and blinks in wake; vertex waves and slow eye movements in
-   N1; spindles and K-complexes in N2; slow-wave trains filling 25-45 % of an N3 epoch and
+   N1; one or two spindles, a K-complex or one of each in N2; slow-wave trains filling 25-45 % of an N3 epoch and
    58-90 % of an N4 epoch; sawtooth bursts and rapid eye movements in REM; movement artefacts in
    the unscored epochs.
 
@@ -36,7 +36,7 @@ from ..errors import ConfigError
 from ..stages import CLASS_NAMES_6, UNSCORED
 from ..store import EPOCH_SECONDS, record_id
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bumped whenever the generated signals change; names the demo cache folder."""
 
 EEG_SFREQ_HZ = 256.0
@@ -230,10 +230,12 @@ def _background_templates() -> np.ndarray:
 _BACKGROUND_TEMPLATES = _background_templates()  # (5, 4097): low, theta, broad, beta, muscle
 
 # µV RMS of each background component per stage (rows W N1 N2 N3 N4 REM) on a central derivation.
+# N2's background sits close to N1's (both "low amplitude, mixed frequency", N2 with a little
+# more delta and less theta); its spindles and K-complexes set it apart, as in the scoring rules.
 _BACKGROUND_RMS_UV = np.array([
     [7.0, 4.0, 6.0, 5.0, 5.0],
     [9.0, 12.0, 5.0, 2.0, 2.0],
-    [20.0, 5.0, 3.0, 1.0, 1.0],
+    [13.0, 8.0, 4.0, 1.5, 1.5],
     [22.0, 5.0, 3.0, 0.8, 0.8],
     [24.0, 4.0, 3.0, 0.8, 0.8],
     [7.0, 7.0, 5.0, 2.5, 0.5],
@@ -507,9 +509,17 @@ def _n1_epoch(epoch_s: float, rng: np.random.Generator, style: _NightStyle) -> l
     return _scatter(epoch_s, waves, rng, style)
 
 
+# Share of N2 epochs holding each combination of stage-defining events (spindles, K-complexes).
+_N2_EVENT_MIX = (((1, 0), 0.55), ((2, 0), 0.15), ((0, 1), 0.15), ((1, 1), 0.15))
+
+
 def _n2_epoch(epoch_s: float, rng: np.random.Generator, style: _NightStyle) -> list[_Planted]:
-    waves = [_spindle(rng, style) for _ in range(int(np.clip(rng.poisson(2.0), 1, 5)))]
-    waves += [_k_complex(rng, style) for _ in range(int(min(rng.poisson(0.7), 3)))]
+    """One or two spindles, a K-complex, or one of each: sparse enough that an explanation can
+    point at them (a spindle covers about a fifth of the epoch's tokens, not most of them)."""
+    mixes, shares = zip(*_N2_EVENT_MIX)
+    n_spindles, n_k_complexes = mixes[rng.choice(len(mixes), p=shares)]
+    waves = [_spindle(rng, style) for _ in range(n_spindles)]
+    waves += [_k_complex(rng, style) for _ in range(n_k_complexes)]
     return _scatter(epoch_s, waves, rng, style)
 
 
