@@ -29,11 +29,13 @@ VEGALITE_VERSION = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
 """Vega-Lite version the specs are written for (Altair's), e.g. ``6.4``."""
 
 
-def chart_spec(chart: alt.TopLevelMixin) -> dict:
+def chart_spec(chart: alt.TopLevelMixin, *, validate: bool = True) -> dict:
     """The chart's Vega-Lite spec as a dict, whatever the number of rows in its data.
 
     Altair refuses data sets above 5,000 rows by default; the limit is lifted only while this
-    spec is built.
+    spec is built. ``validate=False`` skips the check against the Vega-Lite schema, which costs
+    as much as building the spec: for charts of :mod:`mesa_report.charts`, whose specs the tests
+    validate, when they are drawn while a user waits.
 
     Examples
     --------
@@ -43,7 +45,7 @@ def chart_spec(chart: alt.TopLevelMixin) -> dict:
     6000
     """
     with alt.data_transformers.disable_max_rows():
-        return chart.to_dict()
+        return chart.to_dict(validate=validate)
 
 
 def chart_spec_json(chart: alt.TopLevelMixin) -> str:

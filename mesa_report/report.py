@@ -768,49 +768,6 @@ def _sample_sections(result, night, count: int, epochs_per_sample: int) -> Itera
         )
 
 
-def envelope_trace(signal: np.ndarray, sfreq_hz: float, width_px: int) -> tuple[np.ndarray, float]:
-    """A signal thinned for drawing: each block's minimum and maximum, two points per pixel.
-
-    A line through the points covers exactly what the full signal covers at that width, with a
-    fraction of the points (3840 samples on 760 pixels: 1280 points).
-
-    Parameters
-    ----------
-    signal : numpy.ndarray
-        ``(T,)`` samples.
-    sfreq_hz : float
-        Their rate.
-    width_px : int
-        Width of the chart.
-
-    Returns
-    -------
-    values : numpy.ndarray
-        ``(P,)`` the signal itself when it has no more than ``2 * width_px`` samples, else the
-        minimum and maximum of each block, in the order they occur.
-    rate_hz : float
-        Points per second of ``values``.
-
-    Examples
-    --------
-    >>> values, rate = envelope_trace(np.sin(np.arange(3840) / 10.0), 128.0, 760)
-    >>> values.shape, round(rate, 2), float(values.max()) == float(np.sin(np.arange(3840) / 10.0).max())
-    ((1280,), 42.67, True)
-    """
-    signal = np.asarray(signal, dtype=np.float64)  # (T,)
-    block = math.ceil(signal.shape[0] / max(int(width_px), 1))
-    if block <= 2:
-        return signal, float(sfreq_hz)
-    n_blocks = math.ceil(signal.shape[0] / block)
-    padded = np.pad(signal, (0, n_blocks * block - signal.shape[0]), mode="edge")  # (B·b,)
-    blocks = padded.reshape(n_blocks, block)  # (B, b)
-    low_at, high_at = blocks.argmin(axis=1), blocks.argmax(axis=1)  # (B,), (B,)
-    low, high = blocks.min(axis=1), blocks.max(axis=1)  # (B,), (B,)
-    low_first = low_at <= high_at  # (B,)
-    pairs = np.stack([np.where(low_first, low, high), np.where(low_first, high, low)], axis=1)  # (B, 2)
-    return pairs.ravel(), 2.0 * float(sfreq_hz) / block
-
-
 def _epoch_detail(result, view, pos: int, number: int, wrong: bool, transition: bool) -> EpochDetail:
     names = tuple(result.class_names)
     epoch = int(view.first_epoch) + int(pos)
@@ -860,10 +817,8 @@ def _traces_figure(result, view, pos: int, temporal_w: np.ndarray, key: str) -> 
     relevance = charts.received_attention(temporal_w)  # (C, N)
     traces = []
     for c, name in enumerate(result.channel_names):
-        values, rate_hz = envelope_trace(view.features[pos, c], result.sfreq_hz,
-                                         charts.TRACE_WIDTH_PX)  # (P,)
-        traces.append(charts.trace_chart(values, rate_hz, relevance[c], times.start_s,
-                                         times.end_s, channel_name=str(name)))
+        traces.append(charts.trace_chart(view.features[pos, c], result.sfreq_hz, relevance[c],
+                                         times.start_s, times.end_s, channel_name=str(name)))
     epoch = int(view.first_epoch) + int(pos)
     return Figure(
         key=f"{key}-traces", chart=alt.vconcat(*traces, spacing=12), raster=False,

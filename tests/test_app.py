@@ -18,6 +18,7 @@ from mesa_report import app_sources
 from mesa_report import app_state as nav
 from mesa_report import app_support as support
 from mesa_report import demo, inference
+from mesa_report.charts import TRACE_WIDTH_PX
 from mesa_report.checkpoint import save_checkpoint
 from mesa_report.errors import CheckpointError, DataError
 from mesa_report.explain import attention_rollout
@@ -133,7 +134,9 @@ def test_clicking_an_epoch_changes_the_channel_and_temporal_views(app):
     assert not np.allclose(chart_data(at, "temporal attention")["weight"], temporal_after["weight"])
     np.testing.assert_allclose(chart_data(at, "channel attention")["weight"], channel_after["weight"])
     title, (tokens, trace) = chart_titled(at, "shading: attention")  # the EEG trace under its tokens
-    assert f"epoch {target} " in title and "EEG3 (C4-M1)" in title and len(trace) == 3840
+    assert f"epoch {target} " in title and "EEG3 (C4-M1)" in title
+    # the whole epoch, thinned to what the chart's pixels show (each column's min and max)
+    assert len(trace) <= 2 * TRACE_WIDTH_PX and trace["time_s"].iloc[-1] > 30 - 30 / TRACE_WIDTH_PX
     assert tokens["relevance"].sum() == pytest.approx(1.0, abs=1e-3)  # softmax rows: it sums to 1
 
 

@@ -151,7 +151,17 @@ def test_trace_chart_shades_tokens_by_received_attention():
     np.testing.assert_allclose([r["relevance"] for r in tokens], relevance)
     np.testing.assert_allclose([r["start_s"] for r in tokens], EDGES_S[:-1])
     trace = _dataset_with(spec, "amplitude")
-    assert len(trace) == 3840 and trace[-1]["time_s"] == pytest.approx(30 - 1 / 128)
+    # Two points per pixel column at most (each column's min and max), every one a real sample.
+    assert len(trace) <= 2 * charts.TRACE_WIDTH_PX
+    times = np.array([r["time_s"] for r in trace])
+    kept = np.round(times * 128).astype(int)
+    np.testing.assert_allclose([r["amplitude"] for r in trace], signal[kept])
+    columns = np.arange(3840) * charts.TRACE_WIDTH_PX // 3840
+    assert columns[kept[0]] == 0 and columns[kept[-1]] == 759 and np.all(np.diff(kept) > 0)
+    for column in (0, 190, 759):  # the drawn range of a pixel column is the signal's range there
+        in_column = signal[columns == column]
+        drawn = signal[kept[columns[kept] == column]]
+        assert (drawn.min(), drawn.max()) == (in_column.min(), in_column.max())
 
 
 # --------------------------------------------------------------------------------------------

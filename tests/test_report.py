@@ -27,7 +27,6 @@ from mesa_report.model import MesaTransformer, ModelConfig
 from mesa_report.report import (
     build_report,
     choose_samples,
-    envelope_trace,
     format_number,
     render_html,
     render_pdf,
@@ -184,17 +183,6 @@ def test_option_checks_name_the_option(result):
         build_report(result, epochs_per_sample=21)
     with pytest.raises(ReportError, match="number of samples"):
         build_report(result, n_samples=-1)
-
-
-def test_envelope_keeps_every_extreme_and_the_duration():
-    signal = np.random.default_rng(0).standard_normal(3840)
-    values, rate_hz = envelope_trace(signal, 128.0, 760)
-    assert values.shape == (1280,) and values.size / rate_hz == pytest.approx(30.0)
-    blocks = signal.reshape(640, 6)
-    assert np.array_equal(np.sort(values.reshape(640, 2), axis=1),
-                          np.stack([blocks.min(1), blocks.max(1)], axis=1))
-    short, same_rate = envelope_trace(signal[:100], 128.0, 760)
-    assert short.size == 100 and same_rate == 128.0
 
 
 # --------------------------------------------------------------------------------------------
