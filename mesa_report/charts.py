@@ -8,14 +8,17 @@ and change neither their inputs nor any Altair setting.
 Colour maps are given by their matplotlib names (``viridis``, ``plasma``, ``YlOrRd`` …, with an
 optional ``_r`` to reverse) or by Vega scheme names; see :data:`COLOUR_SCHEMES`.
 
-Data go into the charts as pandas frames. A dense heatmap may hold more than Altair's default
-limit of 5,000 rows: turn a chart into a spec with :func:`mesa_report.render.chart_spec` (or show
-it with ``st.altair_chart``, which has no limit) rather than calling ``chart.to_dict()`` directly.
+Data go into the charts as Altair inline data (:func:`table`: rows built straight from NumPy
+columns, not through pandas, whose sanitising and Altair's validation of every row would cost
+more than the rest of a chart); :func:`chart_frame` reads them back as a pandas frame. Turn a
+chart into a spec with :func:`mesa_report.render.chart_spec` rather than ``chart.to_dict()``: it
+lifts Altair's limit of 5,000 rows for dense heatmaps.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 
 import altair as alt
@@ -179,6 +182,54 @@ def received_attention(weights: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
+# Chart data
+# --------------------------------------------------------------------------------------------
+def table(**columns) -> alt.InlineData:
+    """Columns of equal length as a chart's inline data, one row per index.
+
+    Values become plain Python numbers and strings; non-finite floats become ``None`` (JSON has
+    no NaN). The rows are held in a tuple, which Altair's copies pass by reference, and they are
+    not checked against the Vega-Lite schema one by one (the specs are, in the tests).
+
+    Examples
+    --------
+    >>> table(epoch=np.arange(2), stage=["W", "N1"], p=[0.5, np.nan]).values
+    ({'epoch': 0, 'stage': 'W', 'p': 0.5}, {'epoch': 1, 'stage': 'N1', 'p': None})
+    """
+    names = list(columns)
+    values = []
+    for name, column in columns.items():
+        arr = np.asarray(column)
+        if arr.ndim != 1:
+            raise ConfigError(f"chart column {name!r} must be one-dimensional; got shape {arr.shape}")
+        items = arr.tolist()
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            items = [v if math.isfinite(v) else None for v in items]
+        values.append(items)
+    lengths = {name: len(v) for name, v in zip(names, values)}
+    if len(set(lengths.values())) > 1:
+        raise ConfigError(f"chart columns differ in length: {lengths}")
+    rows = tuple(dict(zip(names, row)) for row in zip(*values))
+    with alt.utils.schemapi.debug_mode(False):  # no per-row schema check at construction
+        return alt.InlineData(values=rows)
+
+
+def chart_frame(chart_or_data) -> pd.DataFrame:
+    """The inline data of a chart (its top-level data) or of a :func:`table`, as a pandas frame.
+
+    Examples
+    --------
+    >>> chart_frame(channel_chart(np.eye(2), ["EEG1", "EEG2"]))["weight"].tolist()
+    [1.0, 0.0, 0.0, 1.0]
+    """
+    data = getattr(chart_or_data, "data", chart_or_data)
+    if not isinstance(data, alt.InlineData):
+        raise ConfigError(f"no inline data here ({type(data).__name__}); pass a chart of this module "
+                          "or one of its layers")
+    return pd.DataFrame(list(data.values))
+
+
+# --------------------------------------------------------------------------------------------
 # Input checks
 # --------------------------------------------------------------------------------------------
 def _array(value, name: str, ndim: int, dtype=np.float64) -> np.ndarray:
@@ -255,23 +306,23 @@ def _js_list(values: Sequence[str]) -> str:
 # --------------------------------------------------------------------------------------------
 # Inter-epoch attention
 # --------------------------------------------------------------------------------------------
-def _epoch_frame(weights: np.ndarray, labels: list[str], true: np.ndarray, pred: np.ndarray,
-                 class_names: Sequence[str], first_epoch: int) -> pd.DataFrame:
+def _epoch_table(weights: np.ndarray, labels: list[str], true: np.ndarray, pred: np.ndarray,
+                 class_names: Sequence[str], first_epoch: int) -> alt.InlineData:
     n = weights.shape[0]
     query, key = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")  # (S, S) each
     query, key = query.ravel(), key.ravel()  # (S·S,)
     stages = np.array([f"{stage_name(t, class_names)}→{stage_name(p, class_names)}"
                        for t, p in zip(true, pred)])  # (S,)
     names = np.asarray(labels)  # (S,)
-    return pd.DataFrame({
-        "query_epoch": query + first_epoch,
-        "key_epoch": key + first_epoch,
-        "query_label": names[query],
-        "key_label": names[key],
-        "query_stage": stages[query],
-        "key_stage": stages[key],
-        "weight": weights.ravel(),
-    })
+    return table(
+        query_epoch=query + first_epoch,
+        key_epoch=key + first_epoch,
+        query_label=names[query],
+        key_label=names[key],
+        query_stage=stages[query],
+        key_stage=stages[key],
+        weight=weights.ravel(),
+    )
 
 
 def _label_colour_expr(labels: list[str], true: np.ndarray, pred: np.ndarray) -> alt.ExprRef:
@@ -321,21 +372,21 @@ def inter_epoch_chart(weights, true_labels, pred_labels, *,
     --------
     >>> w = np.full((3, 3), 1 / 3)
     >>> chart = inter_epoch_chart(w, [0, 2, 5], [0, 1, 5])
-    >>> chart.data["key_label"].unique().tolist()
+    >>> chart_frame(chart)["key_label"].unique().tolist()
     ['0 W→W', '1 N2→N1', '2 REM→REM']
     """
     w = _square(weights, "weights")
     true, pred = _labels(true_labels, "true_labels"), _labels(pred_labels, "pred_labels")
     _same_length(w.shape[0], "weights", true_labels=true, pred_labels=pred)
     labels = epoch_labels(true, pred, class_names, first_epoch)
-    frame = _epoch_frame(w, labels, true, pred, class_names, first_epoch)
+    data = _epoch_table(w, labels, true, pred, class_names, first_epoch)
     selection = alt.selection_point(name=EPOCH_SELECTION, fields=[EPOCH_FIELD], on="click",
                                     clear="dblclick")
     axis = dict(labelColor=_label_colour_expr(labels, true, pred),
                 labelFontWeight=_label_weight_expr(labels, true, pred), labelFontSize=10)
     n = w.shape[0]
     return (
-        alt.Chart(frame)
+        alt.Chart(data)
         .mark_rect()
         .encode(
             x=alt.X("key_label:O", sort=labels, title="key epoch (true→predicted)",
@@ -397,16 +448,11 @@ def prediction_strip_chart(true_labels, pred_labels, confidence, *,
     _same_length(true.shape[0], "true_labels", pred_labels=pred, confidence=conf)
     labels = epoch_labels(true, pred, class_names, first_epoch)
     n = true.shape[0]
-    rows = []
-    for series, codes in (("scored", true), ("predicted", pred)):
-        rows.append(pd.DataFrame({
-            "epoch_label": labels,
-            "epoch": np.arange(n) + first_epoch,
-            "series": series,
-            "stage": [stage_name(c, class_names) for c in codes],
-            "confidence": conf,
-        }))
-    frame = pd.concat(rows, ignore_index=True)
+    epoch = np.arange(n) + first_epoch  # (S,)
+    scored = [stage_name(c, class_names) for c in true]
+    predicted = [stage_name(c, class_names) for c in pred]
+    both = table(epoch_label=labels * 2, epoch=np.tile(epoch, 2), series=["scored"] * n + ["predicted"] * n,
+                 stage=scored + predicted, confidence=np.tile(conf, 2))
     x = alt.X("epoch_label:O", sort=labels, axis=None)
     tooltip = [_tooltip("epoch:O", "epoch"), _tooltip("series:N", "row"),
                _tooltip("stage:N", "stage"), _tooltip("confidence:Q", "confidence", ".3f")]
@@ -417,14 +463,15 @@ def prediction_strip_chart(true_labels, pred_labels, confidence, *,
     )
     text = base.mark_text(fontSize=8, color="white").encode(text=alt.Text("stage:N"))
     bars = (
-        alt.Chart(frame[frame["series"] == "predicted"])
+        alt.Chart(table(epoch_label=labels, epoch=epoch, series=["predicted"] * n, stage=predicted,
+                        confidence=conf))
         .mark_bar(color="#555555")
         .encode(x=x, y=alt.Y("confidence:Q", scale=alt.Scale(domain=[0, 1]), title="confidence",
                              axis=alt.Axis(values=[0, 0.5, 1], format=".1f")),
                 tooltip=tooltip)
         .properties(width=width_px, height=40)
     )
-    return alt.vconcat(alt.layer(tiles, text, data=frame, width=width_px, height=36), bars, spacing=4)
+    return alt.vconcat(alt.layer(tiles, text, data=both, width=width_px, height=36), bars, spacing=4)
 
 
 # --------------------------------------------------------------------------------------------
@@ -452,7 +499,7 @@ def channel_chart(weights, channel_names: Sequence[str], *, cmap: str = CHANNEL_
     Examples
     --------
     >>> chart = channel_chart(np.eye(3), ["EEG1", "EEG2", "EEG3"])
-    >>> sorted(chart.data["key_channel"].unique())
+    >>> sorted(chart_frame(chart)["key_channel"].unique())
     ['EEG1 (Fz-Cz)', 'EEG2 (Cz-Oz)', 'EEG3 (C4-M1)']
     """
     w = _square(weights, "weights")
@@ -463,11 +510,8 @@ def channel_chart(weights, channel_names: Sequence[str], *, cmap: str = CHANNEL_
             "give one name per channel"
         )
     query, key = np.meshgrid(np.arange(len(names)), np.arange(len(names)), indexing="ij")
-    frame = pd.DataFrame({
-        "query_channel": np.asarray(names)[query.ravel()],
-        "key_channel": np.asarray(names)[key.ravel()],
-        "weight": w.ravel(),
-    })
+    data = table(query_channel=np.asarray(names)[query.ravel()], key_channel=np.asarray(names)[key.ravel()],
+                 weight=w.ravel())
     base = alt.Chart().encode(
         x=alt.X("key_channel:N", sort=names, title="key channel",
                 axis=alt.Axis(labelAngle=0, labelExpr="split(datum.label, ' ')")),
@@ -484,7 +528,7 @@ def channel_chart(weights, channel_names: Sequence[str], *, cmap: str = CHANNEL_
         color=_contrast_text("weight"),
         tooltip=tooltip,
     )
-    return alt.layer(cells, values, data=frame, width=CHANNEL_PX, height=CHANNEL_PX,
+    return alt.layer(cells, values, data=data, width=CHANNEL_PX, height=CHANNEL_PX,
                      title=_title(title or "channel attention", subtitle))
 
 
@@ -520,7 +564,7 @@ def temporal_chart(weights, token_start_s, token_end_s, *, cmap: str = TEMPORAL_
     --------
     >>> edges = np.arange(21) * 1.5
     >>> chart = temporal_chart(np.full((20, 20), 0.05), edges[:-1], edges[1:])
-    >>> float(chart.data["key_end_s"].max())
+    >>> float(chart_frame(chart)["key_end_s"].max())
     30.0
     """
     w = _square(weights, "weights")
@@ -528,15 +572,11 @@ def temporal_chart(weights, token_start_s, token_end_s, *, cmap: str = TEMPORAL_
     n = w.shape[0]
     query, key = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     query, key = query.ravel(), key.ravel()  # (N·N,)
-    frame = pd.DataFrame({
-        "query_token": query, "key_token": key,
-        "query_start_s": start[query], "query_end_s": end[query],
-        "key_start_s": start[key], "key_end_s": end[key],
-        "weight": w.ravel(),
-    })
+    data = table(query_token=query, key_token=key, query_start_s=start[query], query_end_s=end[query],
+                 key_start_s=start[key], key_end_s=end[key], weight=w.ravel())
     span = [float(start.min()), float(end.max())]
     return (
-        alt.Chart(frame)
+        alt.Chart(data)
         .mark_rect()
         .encode(
             x=alt.X("key_start_s:Q", scale=alt.Scale(domain=span, nice=False, zero=False),
@@ -600,7 +640,7 @@ def trace_chart(signal, sfreq_hz: float, token_relevance, token_start_s, token_e
     >>> edges = np.arange(21) * 1.5
     >>> chart = trace_chart(np.zeros(3840), 128.0, np.full(20, 0.05), edges[:-1], edges[1:],
     ...                     channel_name="EEG2")
-    >>> chart.vconcat[0].layer[2].data["time_s"].iloc[-1]
+    >>> chart_frame(chart.vconcat[0].layer[2])["time_s"].iloc[-1]
     np.float64(29.9921875)
     """
     sig = _array(signal, "signal", 1)
@@ -611,10 +651,9 @@ def trace_chart(signal, sfreq_hz: float, token_relevance, token_start_s, token_e
     label = channel_label(str(channel_name))
     duration_s = sig.shape[0] / float(sfreq_hz)
     x_scale = alt.Scale(domain=[0.0, max(duration_s, float(end.max()))], nice=False, zero=True)
-    tokens = pd.DataFrame({"token": np.arange(relevance.shape[0]), "start_s": start, "end_s": end,
-                           "relevance": relevance})
+    tokens = table(token=np.arange(relevance.shape[0]), start_s=start, end_s=end, relevance=relevance)
     kept = _envelope(sig, TRACE_WIDTH_PX)  # what the plot's pixels can show, not every sample
-    trace = pd.DataFrame({"time_s": kept / float(sfreq_hz), "amplitude": sig[kept]})
+    trace = table(time_s=kept / float(sfreq_hz), amplitude=sig[kept])
     colour = alt.Color("relevance:Q", scale=colour_scale(cmap), title=relevance_title)
     tooltip = [_tooltip("token:O", "token"), _tooltip("start_s:Q", "from (s)", ".2f"),
                _tooltip("end_s:Q", "to (s)", ".2f"), _tooltip("relevance:Q", relevance_title, ".4f")]
@@ -656,16 +695,16 @@ def hypnogram_order(class_names: Sequence[str], with_unscored: bool = False) -> 
 
 
 def _stage_runs(stages: np.ndarray, start_h: np.ndarray, end_h: np.ndarray,
-                epoch_seconds: float) -> pd.DataFrame:
+                epoch_seconds: float) -> dict[str, np.ndarray]:
     """Runs of equal consecutive stages: where each starts and ends, and the stage before it."""
     change = np.flatnonzero(stages[1:] != stages[:-1]) + 1  # (R-1,) first epoch of each new run
     first = np.concatenate([[0], change])  # (R,)
     last = np.concatenate([change, [stages.shape[0]]]) - 1  # (R,)
-    return pd.DataFrame({
+    return {
         "start_h": start_h[first], "end_h": end_h[last], "stage": stages[first],
         "previous": np.concatenate([stages[:1], stages[first[1:] - 1]]),
         "minutes": (last - first + 1) * epoch_seconds / 60.0,
-    })
+    }
 
 
 def hypnogram_chart(true_labels, pred_labels, confidence, *,
@@ -698,9 +737,9 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
     Examples
     --------
     >>> chart = hypnogram_chart([0, 2, 5, -1], [0, 1, 5, 2], [0.9, 0.5, 0.8, 0.6])
-    >>> chart.vconcat[0].layer[1].data["stage"].tolist()
+    >>> chart_frame(chart.vconcat[0].layer[1])["stage"].tolist()
     ['W', 'N2', 'REM', '?']
-    >>> chart.vconcat[1].layer[1].data["stage"].tolist()
+    >>> chart_frame(chart.vconcat[1].layer[1])["stage"].tolist()
     ['W', 'N1', 'REM', 'N2']
     """
     true, pred = _labels(true_labels, "true_labels"), _labels(pred_labels, "pred_labels")
@@ -714,47 +753,46 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
     wrong = (true >= 0) & (true != pred)  # (E,)
     order = hypnogram_order(class_names, with_unscored=bool((true < 0).any() or (pred < 0).any()))
     x_scale = alt.Scale(domain=[float(start_h[0]), float(end_h[-1])], nice=False, zero=False)
-    common = pd.DataFrame({
+    common = {
         "epoch": epoch, "start_h": start_h, "end_h": end_h,
-        "clock": [f"{int(s // 3600)}:{int(s % 3600 // 60):02d}:{int(s % 60):02d}"
-                  for s in epoch * float(epoch_seconds)],
-        "scored": [stage_name(c, class_names) for c in true],
-        "predicted": [stage_name(c, class_names) for c in pred],
-        "confidence": conf, "wrong": wrong,
-    })
+        "clock": np.array([f"{int(s // 3600)}:{int(s % 3600 // 60):02d}:{int(s % 60):02d}"
+                           for s in epoch * float(epoch_seconds)]),
+        "scored": np.array([stage_name(c, class_names) for c in true]),
+        "predicted": np.array([stage_name(c, class_names) for c in pred]),
+        "confidence": conf,
+    }  # (E,) each
     tooltip = [_tooltip("epoch:O", "epoch"), _tooltip("clock:N", "time (h:mm:ss)"),
                _tooltip("scored:N", "scored"), _tooltip("predicted:N", "predicted"),
                _tooltip("confidence:Q", "confidence", ".3f")]
     y_height = HYPNOGRAM_ROW_PX * len(order)
     panels = []
     for series in ("scored", "predicted"):
-        frame = common.assign(stage=common[series])
         y = alt.Y("stage:N", sort=order, scale=alt.Scale(domain=order), title=series)
         rem_band = (
-            alt.Chart(pd.DataFrame({"stage": ["REM"]}))
+            alt.Chart(table(stage=["REM"]))
             .mark_rect(color=REM_BAND_COLOUR)
             .encode(y=y)
         ) if "REM" in order else None
-        runs = _stage_runs(frame["stage"].to_numpy(), start_h, end_h, float(epoch_seconds))
-        tiles = alt.Chart(runs).mark_rect().encode(
+        runs = _stage_runs(common[series], start_h, end_h, float(epoch_seconds))
+        tiles = alt.Chart(table(**runs)).mark_rect().encode(
             x=alt.X("start_h:Q", scale=x_scale, title=None), x2=alt.X2("end_h"), y=y,
             color=alt.Color("stage:N", scale=stage_colour_scale(class_names), title="stage"),
             tooltip=[_tooltip("stage:N", series), _tooltip("start_h:Q", "from (h)", ".3f"),
                      _tooltip("end_h:Q", "to (h)", ".3f"), _tooltip("minutes:Q", "minutes", ".1f")],
         )
-        flats = alt.Chart(runs).mark_rule(color="#333333", strokeWidth=0.8).encode(
+        flats = alt.Chart(table(**runs)).mark_rule(color="#333333", strokeWidth=0.8).encode(
             x=alt.X("start_h:Q", scale=x_scale), x2=alt.X2("end_h"), y=y)
-        jumps = alt.Chart(runs.iloc[1:]).mark_rule(color="#333333", strokeWidth=0.8).encode(
+        jumps = alt.Chart(table(**{k: v[1:] for k, v in runs.items()})).mark_rule(color="#333333", strokeWidth=0.8).encode(
             x=alt.X("start_h:Q", scale=x_scale), y=y, y2=alt.Y2("previous"))
         layers = [layer for layer in (rem_band, tiles, flats, jumps) if layer is not None]
         panels.append(alt.layer(*layers, width=HYPNOGRAM_WIDTH_PX, height=y_height))
-    conf_line = alt.Chart(common).mark_area(color="#7f8c8d", opacity=0.5, interpolate="step-after").encode(
+    conf_line = alt.Chart(table(**common)).mark_area(color="#7f8c8d", opacity=0.5, interpolate="step-after").encode(
         x=alt.X("start_h:Q", scale=x_scale, title="time since start (h)"),
         y=alt.Y("confidence:Q", scale=alt.Scale(domain=[0, 1]), title="confidence",
                 axis=alt.Axis(values=[0, 0.5, 1])),
         tooltip=tooltip,
     )
-    wrong_ticks = alt.Chart(common[common["wrong"]]).mark_rule(color=WRONG_COLOUR, strokeWidth=1).encode(
+    wrong_ticks = alt.Chart(table(**{k: v[wrong] for k, v in common.items()})).mark_rule(color=WRONG_COLOUR, strokeWidth=1).encode(
         x=alt.X("start_h:Q", scale=x_scale), y=alt.datum(0.9), y2=alt.datum(1.0), tooltip=tooltip)
     panels.append(alt.layer(conf_line, wrong_ticks, width=HYPNOGRAM_WIDTH_PX, height=CONFIDENCE_HEIGHT_PX))
     return alt.vconcat(*panels, spacing=6).resolve_scale(x="shared").properties(
@@ -783,7 +821,7 @@ def confusion_chart(matrix, class_names: Sequence[str], *, cmap: str = CONFUSION
     Examples
     --------
     >>> chart = confusion_chart([[8, 2], [1, 9]], ["W", "N1"])
-    >>> chart.data["row_share"].round(2).tolist()
+    >>> chart_frame(chart)["row_share"].round(2).tolist()
     [0.8, 0.2, 0.1, 0.9]
     """
     counts = _square(matrix, "matrix")
@@ -793,11 +831,10 @@ def confusion_chart(matrix, class_names: Sequence[str], *, cmap: str = CONFUSION
     row_total = counts.sum(axis=1, keepdims=True)  # (K, 1)
     share = np.divide(counts, row_total, out=np.zeros_like(counts), where=row_total > 0)  # (K, K)
     true, pred = np.meshgrid(np.arange(len(names)), np.arange(len(names)), indexing="ij")
-    frame = pd.DataFrame({
-        "scored": np.asarray(names)[true.ravel()], "predicted": np.asarray(names)[pred.ravel()],
-        "count": counts.ravel().astype(np.int64), "row_share": share.ravel(),
-    })
-    frame["text"] = [f"{c}\n{s:.0%}" for c, s in zip(frame["count"], frame["row_share"])]
+    count, row_share = counts.ravel().astype(np.int64), share.ravel()  # (K·K,) each
+    data = table(scored=np.asarray(names)[true.ravel()], predicted=np.asarray(names)[pred.ravel()],
+                 count=count, row_share=row_share,
+                 text=[f"{c}\n{s:.0%}" for c, s in zip(count, row_share)])
     base = alt.Chart().encode(
         x=alt.X("predicted:N", sort=names, title="predicted stage", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("scored:N", sort=names, title="scored stage"),
@@ -813,7 +850,7 @@ def confusion_chart(matrix, class_names: Sequence[str], *, cmap: str = CONFUSION
         color=_contrast_text("row_share"),
         tooltip=tooltip,
     )
-    return alt.layer(cells, text, data=frame, width=CONFUSION_PX, height=CONFUSION_PX,
+    return alt.layer(cells, text, data=data, width=CONFUSION_PX, height=CONFUSION_PX,
                      title=_title(title or "confusion matrix"))
 
 

@@ -45,7 +45,11 @@ def chart_spec(chart: alt.TopLevelMixin, *, validate: bool = True) -> dict:
     6000
     """
     with alt.data_transformers.disable_max_rows():
-        return chart.to_dict(validate=validate)
+        spec = chart.to_dict(validate=validate)
+    # mesa_report.charts.table holds rows in tuples (cheap to copy); JSON has lists
+    if "datasets" in spec:
+        spec["datasets"] = {name: list(rows) for name, rows in spec["datasets"].items()}
+    return spec
 
 
 def chart_spec_json(chart: alt.TopLevelMixin) -> str:

@@ -26,12 +26,41 @@ def demo_env(tmp_path_factory) -> dict[str, str]:
     return {demo.CACHE_ENV: str(cache), DEMO_SIZE_ENV: f"{DEMO_NIGHTS}x{DEMO_HOURS:g}"}
 
 
+def _inline_values(node, found: dict[str, list]) -> None:
+    """Inline data sets of a spec, depth first, each distinct one once (keyed by its JSON)."""
+    if isinstance(node, dict):
+        data = node.get("data")
+        if isinstance(data, dict) and isinstance(data.get("values"), list):
+            found.setdefault(json.dumps(data["values"], sort_keys=True), data["values"])
+        for key, value in node.items():
+            if key != "data":
+                _inline_values(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _inline_values(item, found)
+
+
+def _arrow_frame(blob: bytes) -> pd.DataFrame:
+    return pa.ipc.open_stream(blob).read_all().to_pandas()
+
+
 def chart_specs(at) -> list[tuple[dict, list[pd.DataFrame]]]:
-    """Every chart an AppTest run drew: its Vega-Lite spec and its data sets as frames."""
+    """Every chart an AppTest run drew: its Vega-Lite spec and its data sets as frames.
+
+    The data sets are the top-level one (which Streamlit carries as an Arrow table), then the
+    spec's inline ones in the order they first appear, then any named ones.
+    """
     out = []
     for element in at.get("vega_lite_chart"):
-        frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in element.proto.datasets]
-        out.append((json.loads(element.proto.spec), frames))
+        spec = json.loads(element.proto.spec)
+        top = [element.proto.data.data] if element.proto.data.data else []
+        named = [d.data.data for d in element.proto.datasets]
+        inline: dict[str, list] = {}
+        _inline_values(spec, inline)
+        frames = [_arrow_frame(blob) for blob in top]
+        frames += [pd.DataFrame(values) for values in inline.values()]
+        frames += [_arrow_frame(blob) for blob in named]
+        out.append((spec, frames))
     return out
 
 

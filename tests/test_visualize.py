@@ -129,7 +129,7 @@ def test_views_hold_the_models_weights_for_that_sample(model, batch):
     np.testing.assert_allclose(att.temporal[5, 2], out.attention.temporal[0, 5, 2, 0, 3].numpy(), atol=1e-6)
     assert att.true_labels[7] == -1 and (att.heads, att.layer_label) == ("head 4", "layer 1 of 2")
     chart = charts.inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels)
-    grid = chart.data.pivot(index="query_epoch", columns="key_epoch", values="weight").to_numpy()
+    grid = charts.chart_frame(chart).pivot(index="query_epoch", columns="key_epoch", values="weight").to_numpy()
     np.testing.assert_allclose(grid, out.attention.epoch[0, 0, 3].numpy(), atol=1e-6)
     mean = sample_attention(model, features[1], labels[1])  # one sample without its batch axis
     np.testing.assert_allclose(mean.epoch, out.attention.epoch[0, -1].mean(0).numpy(), atol=1e-6)
