@@ -159,11 +159,52 @@ def chromium_path() -> Path:
                           "(Debian package chromium)")
 
 
+class ScriptRunTimer:
+    """Server-side seconds of each script run, read from the page's websocket.
+
+    A run is timed from the rerun request the browser sends (a Streamlit ``BackMsg``) to the
+    ``script_finished`` message the server sends back: the server's work for a click, whole page
+    or fragment alone, without the browser's drawing. Attach it before the page loads.
+
+    Examples
+    --------
+    >>> timer = ScriptRunTimer(page)  # doctest: +SKIP
+    >>> click_and_wait(page, "Next ▶"); timer.durations_s[-1]  # doctest: +SKIP
+    0.09
+    """
+
+    def __init__(self, page) -> None:
+        self.durations_s: list[float] = []
+        self._requested_at: float | None = None
+        page.on("websocket", self._watch)
+
+    def _watch(self, socket) -> None:
+        socket.on("framesent", self._sent)
+        socket.on("framereceived", self._received)
+
+    def _sent(self, payload) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        if isinstance(payload, bytes) and BackMsg.FromString(payload).WhichOneof("type") == "rerun_script":
+            self._requested_at = time.perf_counter()
+
+    def _received(self, payload) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if self._requested_at is None or not isinstance(payload, bytes):
+            return
+        if ForwardMsg.FromString(payload).WhichOneof("type") == "script_finished":
+            self.durations_s.append(time.perf_counter() - self._requested_at)
+            self._requested_at = None
+
+
 @contextlib.contextmanager
-def open_page(url: str, *, timeout_s: float = 90.0, charts: int = PAGE_CHARTS) -> Iterator:
+def open_page(url: str, *, timeout_s: float = 90.0, charts: int = PAGE_CHARTS,
+              timer: bool = False) -> Iterator:
     """Open the app in headless Chromium and wait until ``charts`` charts are drawn.
 
-    Yields a Playwright ``Page``.
+    Yields a Playwright ``Page``; with ``timer`` a :class:`ScriptRunTimer` watches it from the
+    start and is the page's ``run_timer`` attribute.
 
     Examples
     --------
@@ -178,6 +219,8 @@ def open_page(url: str, *, timeout_s: float = 90.0, charts: int = PAGE_CHARTS) -
         try:
             page = browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(timeout_s * 1000)
+            if timer:
+                page.run_timer = ScriptRunTimer(page)
             page.goto(url)
             wait_for_charts(page, charts)
             yield page
