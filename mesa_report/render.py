@@ -3,7 +3,8 @@
 Rendering runs in process through ``vl-convert`` (no browser, no network): external data URLs
 are refused. PNGs are drawn at twice the chart's pixel size by default, so text stays crisp.
 For offline HTML, :func:`vega_javascript` gives the Vega, Vega-Lite and vega-embed libraries as one
-script (include it once per page) and :func:`chart_spec_json` each chart's spec.
+script (include it once per page) and :func:`chart_spec_json` each chart's spec; reports lay several
+charts out as one figure with :func:`concat_specs` and draw specs with :func:`render_spec`.
 """
 
 from __future__ import annotations
@@ -52,10 +53,22 @@ def chart_spec(chart: alt.TopLevelMixin, *, validate: bool = True) -> dict:
     return spec
 
 
-def chart_spec_json(chart: alt.TopLevelMixin) -> str:
-    """The chart's spec as JSON text that can sit inside an HTML ``<script>`` element.
+def spec_json(spec: dict) -> str:
+    """A spec as JSON text that can sit inside an HTML ``<script>`` element.
 
     ``</`` is written ``<\\/`` so no value can close the script element early.
+
+    Examples
+    --------
+    >>> text = spec_json({"data": {"values": [{"a": "</script>"}]}, "mark": "text"})
+    >>> "</script>" in text, json.loads(text)["mark"]
+    (False, 'text')
+    """
+    return json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
+
+
+def chart_spec_json(chart: alt.TopLevelMixin, *, validate: bool = True) -> str:
+    """The chart's spec as JSON text for an HTML ``<script>`` element (see :func:`spec_json`).
 
     Examples
     --------
@@ -64,7 +77,53 @@ def chart_spec_json(chart: alt.TopLevelMixin) -> str:
     >>> "</script>" in spec, json.loads(spec)["mark"]["type"]
     (False, 'text')
     """
-    return json.dumps(chart_spec(chart), ensure_ascii=False).replace("</", "<\\/")
+    return spec_json(chart_spec(chart, validate=validate))
+
+
+def concat_specs(specs: list[dict], direction: str = "vconcat", *, spacing: float | None = None,
+                 colour_scales: str | None = None) -> dict:
+    """Specs placed under (``vconcat``) or beside (``hconcat``) each other, as one spec.
+
+    The composition is done on the specs, not on Altair objects: Altair deep-copies every chart
+    it concatenates, several times for nested layouts, which costs more than building them.
+    Data sets are merged (their names are content hashes), ``$schema`` and ``config`` are the
+    first spec's.
+
+    Parameters
+    ----------
+    specs : list of dict
+        Specs from :func:`chart_spec` (or from this function).
+    direction : {"vconcat", "hconcat"}
+    spacing : float, optional
+        Pixels between the parts.
+    colour_scales : {"shared", "independent"}, optional
+        Whether the parts share one colour scale.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> a = chart_spec(alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x:Q"))
+    >>> both = concat_specs([a, a], "hconcat", spacing=8, colour_scales="independent")
+    >>> len(both["hconcat"]), len(both["datasets"]), both["resolve"]
+    (2, 1, {'scale': {'color': 'independent'}})
+    """
+    if direction not in ("vconcat", "hconcat"):
+        raise ReportError(f"direction must be 'vconcat' or 'hconcat', not {direction!r}")
+    if not specs:
+        raise ReportError("nothing to concatenate: give at least one spec")
+    datasets: dict = {}
+    parts = []
+    for spec in specs:
+        datasets.update(spec.get("datasets") or {})
+        parts.append({key: value for key, value in spec.items() if key not in ("$schema", "config", "datasets")})
+    out = {"$schema": specs[0]["$schema"], "config": specs[0].get("config", {}), direction: parts}
+    if spacing is not None:
+        out["spacing"] = spacing
+    if colour_scales is not None:
+        out["resolve"] = {"scale": {"color": colour_scales}}
+    if datasets:
+        out["datasets"] = datasets
+    return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,7 +147,31 @@ def _check_format(fmt: str) -> str:
     return name
 
 
-def render_chart(chart: alt.TopLevelMixin, fmt: str = "png", *, scale: float = DEFAULT_SCALE) -> bytes:
+def render_spec(spec: dict, fmt: str = "png", *, scale: float = DEFAULT_SCALE) -> bytes:
+    """Render a Vega-Lite spec to PNG, SVG or PDF bytes (see :func:`render_chart`).
+
+    Examples
+    --------
+    >>> spec = {"data": {"values": [{"x": 1}]}, "mark": "point", "encoding": {"x": {"field": "x", "type": "quantitative"}}}
+    >>> render_spec(spec, "svg")[:4]
+    b'<svg'
+    """
+    name = _check_format(fmt)
+    if not scale >= 1:
+        raise ReportError(f"scale must be at least 1, not {scale}")
+    common = {"vl_version": VEGALITE_VERSION, "allowed_base_urls": []}
+    try:
+        if name == "png":
+            return vl_convert.vegalite_to_png(spec, scale=float(scale), **common)
+        if name == "svg":
+            return vl_convert.vegalite_to_svg(spec, **common).encode("utf-8")
+        return vl_convert.vegalite_to_pdf(spec, **common)
+    except ValueError as exc:
+        raise ReportError(f"the chart could not be drawn as {name}: {exc}") from exc
+
+
+def render_chart(chart: alt.TopLevelMixin, fmt: str = "png", *, scale: float = DEFAULT_SCALE,
+                 validate: bool = True) -> bytes:
     """Render a chart to PNG, SVG or PDF bytes.
 
     Parameters
@@ -99,6 +182,8 @@ def render_chart(chart: alt.TopLevelMixin, fmt: str = "png", *, scale: float = D
         Output format. SVG is returned as UTF-8 bytes.
     scale : float
         Pixels per chart pixel for PNG (PDF is vector); at least 1.
+    validate : bool
+        Check the spec against the Vega-Lite schema first (see :func:`chart_spec`).
 
     Returns
     -------
@@ -118,19 +203,8 @@ def render_chart(chart: alt.TopLevelMixin, fmt: str = "png", *, scale: float = D
     >>> render_chart(chart, "svg")[:4]
     b'<svg'
     """
-    name = _check_format(fmt)
-    if not scale >= 1:
-        raise ReportError(f"scale must be at least 1, not {scale}")
-    spec = chart_spec(chart)
-    common = {"vl_version": VEGALITE_VERSION, "allowed_base_urls": []}
-    try:
-        if name == "png":
-            return vl_convert.vegalite_to_png(spec, scale=float(scale), **common)
-        if name == "svg":
-            return vl_convert.vegalite_to_svg(spec, **common).encode("utf-8")
-        return vl_convert.vegalite_to_pdf(spec, **common)
-    except ValueError as exc:
-        raise ReportError(f"the chart could not be drawn as {name}: {exc}") from exc
+    _check_format(fmt)
+    return render_spec(chart_spec(chart, validate=validate), fmt, scale=scale)
 
 
 def save_chart(chart: alt.TopLevelMixin, path: str | os.PathLike, fmt: str | None = None, *,

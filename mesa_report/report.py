@@ -34,7 +34,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import altair as alt
 import jinja2
 import numpy as np
 from markupsafe import Markup, escape
@@ -44,7 +43,7 @@ from . import __version__, charts
 from .errors import ReportError
 from .fileio import write_bytes_atomic, write_text_atomic
 from .metrics import ClassificationMetrics, NightMetrics, SleepStatistics, night_metrics
-from .render import chart_spec_json, render_chart, vega_javascript
+from .render import chart_spec, concat_specs, render_spec, spec_json, vega_javascript
 from .report_explanations import ExplanationSection, explanation_section
 from .selection import informative_epochs, rank_samples, stage_transitions, wrong_predictions
 from .stages import STAGE_COLOURS, UNSCORED, UNSCORED_COLOUR, channel_label, stage_name
@@ -96,8 +95,9 @@ class Figure:
     ----------
     key : str
         Unique within the report; letters, digits and hyphens (element ids derive from it).
-    chart : altair chart
-        The chart, from :mod:`mesa_report.charts`.
+    spec : dict
+        Its Vega-Lite spec: charts of :mod:`mesa_report.charts`, alone or laid out together with
+        :func:`mesa_report.render.concat_specs`; made once, drawn by every format.
     caption : str
         Text under the chart.
     alt_text : str
@@ -107,7 +107,7 @@ class Figure:
     """
 
     key: str
-    chart: Any
+    spec: dict
     caption: str
     alt_text: str
     raster: bool
@@ -627,12 +627,18 @@ def _sleep_rows(true: SleepStatistics, pred: SleepStatistics,
 # --------------------------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------------------------
+def _spec(chart, size_px: int | None = None) -> dict:
+    """A chart's spec for a figure (square ``size_px`` when given), without the schema check."""
+    spec = chart_spec(chart, validate=False)
+    return spec if size_px is None else {**spec, "width": size_px, "height": size_px}
+
+
 def _hypnogram_figure(result) -> Figure:
     chart = charts.hypnogram_chart(result.labels, result.pred, result.confidence,
                                    class_names=result.class_names,
                                    epoch_seconds=result.epoch_seconds)
     return Figure(
-        key="hypnogram", chart=chart, raster=True,
+        key="hypnogram", spec=_spec(chart), raster=True,
         caption="Scored (top) and predicted (middle) stages over the night; below, the "
                 "probability of the predicted stage, with wrong predictions ticked red.",
         alt_text="Hypnogram of the scored and the predicted stages with the prediction's confidence",
@@ -648,7 +654,7 @@ def _confusion_figures(metrics: NightMetrics) -> tuple[Figure, ...]:
         if key == "confusion-5":
             title += " (N3+N4 merged)"
         figures.append(Figure(
-            key=key, chart=charts.confusion_chart(item.confusion, item.class_names, title=title),
+            key=key, spec=_spec(charts.confusion_chart(item.confusion, item.class_names, title=title)),
             raster=False, caption="Rows: scored stage; columns: predicted stage; each cell gives "
                                   "the epochs and their share of the row.",
             alt_text=f"Confusion matrix of {len(item.class_names)} stages",
@@ -736,13 +742,12 @@ def _sample_sections(result, night, count: int, epochs_per_sample: int) -> Itera
             badges.append(_count(int(np.count_nonzero(np.diff(view.labels[scored]))), "transition"))
         overview = Figure(
             key=f"sample-{number}",
-            chart=alt.vconcat(
-                charts.inter_epoch_chart(view.attention.epoch_map()[0].numpy(), view.labels,
-                                         view.pred, class_names=names, first_epoch=first),
-                charts.prediction_strip_chart(view.labels, view.pred, confidence,
-                                              class_names=names, first_epoch=first),
-                spacing=6,
-            ).resolve_scale(color="independent"),
+            spec=concat_specs([
+                _spec(charts.inter_epoch_chart(view.attention.epoch_map()[0].numpy(), view.labels,
+                                               view.pred, class_names=names, first_epoch=first)),
+                _spec(charts.prediction_strip_chart(view.labels, view.pred, confidence,
+                                                    class_names=names, first_epoch=first)),
+            ], "vconcat", spacing=6, colour_scales="independent"),
             raster=True,
             caption="Inter-epoch attention (last layer, mean of heads); under it the scored and "
                     "predicted stage of each epoch and the prediction's confidence.",
@@ -774,18 +779,16 @@ def _epoch_detail(result, view, pos: int, number: int, wrong: bool, transition: 
     times = result.token_times
     channel_w = view.attention.channel_map()[0, pos].numpy()  # (C, C)
     temporal_w = view.attention.temporal_map()[0, pos].numpy()  # (C, N, N)
-    channel = charts.channel_chart(channel_w, result.channel_names, subtitle=f"epoch {epoch}")
+    channel = _spec(charts.channel_chart(channel_w, result.channel_names, subtitle=f"epoch {epoch}"),
+                    DETAIL_PANEL_PX)
     temporal = [
-        charts.temporal_chart(temporal_w[c], times.start_s, times.end_s,
-                              subtitle=channel_label(str(name)))
-        .properties(width=DETAIL_PANEL_PX, height=DETAIL_PANEL_PX)
+        _spec(charts.temporal_chart(temporal_w[c], times.start_s, times.end_s,
+                                    subtitle=channel_label(str(name))), DETAIL_PANEL_PX)
         for c, name in enumerate(result.channel_names)
     ]
-    heatmaps = alt.hconcat(
-        channel.properties(width=DETAIL_PANEL_PX, height=DETAIL_PANEL_PX),
-        alt.hconcat(*temporal, spacing=12).resolve_scale(color="shared"),
-        spacing=24,
-    ).resolve_scale(color="independent")
+    heatmaps = concat_specs(
+        [channel, concat_specs(temporal, "hconcat", spacing=12, colour_scales="shared")],
+        "hconcat", spacing=24, colour_scales="independent")
     scored, predicted = stage_name(view.labels[pos], names), stage_name(view.pred[pos], names)
     why = ("wrong prediction" if wrong else "stage transition" if transition
            else "among the least confident of the sample")
@@ -802,7 +805,7 @@ def _epoch_detail(result, view, pos: int, number: int, wrong: bool, transition: 
         uncertainty=float(view.uncertainty[pos]),
         why=why,
         heatmaps=Figure(
-            key=f"{key}-attention", chart=heatmaps, raster=True,
+            key=f"{key}-attention", spec=heatmaps, raster=True,
             caption="Channel attention on a fixed 0–1 scale, then the temporal attention of each "
                     "channel on one shared scale (last layer, mean of heads).",
             alt_text=f"Channel and temporal attention of epoch {epoch}",
@@ -815,13 +818,12 @@ def _epoch_detail(result, view, pos: int, number: int, wrong: bool, transition: 
 def _traces_figure(result, view, pos: int, temporal_w: np.ndarray, key: str) -> Figure:
     times = result.token_times
     relevance = charts.received_attention(temporal_w)  # (C, N)
-    traces = []
-    for c, name in enumerate(result.channel_names):
-        traces.append(charts.trace_chart(view.features[pos, c], result.sfreq_hz, relevance[c],
-                                         times.start_s, times.end_s, channel_name=str(name)))
+    traces = [_spec(charts.trace_chart(view.features[pos, c], result.sfreq_hz, relevance[c], times.start_s,
+                                       times.end_s, channel_name=str(name)))
+              for c, name in enumerate(result.channel_names)]
     epoch = int(view.first_epoch) + int(pos)
     return Figure(
-        key=f"{key}-traces", chart=alt.vconcat(*traces, spacing=12), raster=False,
+        key=f"{key}-traces", spec=concat_specs(traces, "vconcat", spacing=12), raster=False,
         caption="Each channel's signal, its time tokens shaded by the attention they receive "
                 "(mean over the queries of the temporal map).",
         alt_text=f"EEG traces of epoch {epoch} shaded by temporal attention",
@@ -831,12 +833,14 @@ def _traces_figure(result, view, pos: int, temporal_w: np.ndarray, key: str) -> 
 # --------------------------------------------------------------------------------------------
 # Rendering
 # --------------------------------------------------------------------------------------------
+# Figures are specs made without the Vega-Lite schema check (:func:`_spec`), which costs as much
+# as building them; tests/test_report.py checks every figure of a report against the schema.
 EMBED_OPTIONS = {"renderer": "svg", "actions": False, "mode": "vega-lite"}
 
 
 def _html_figure(figure: Figure) -> Markup:
     # chart_spec_json already breaks "</"; escaping every "<" also keeps "<!--" out of the script.
-    spec = chart_spec_json(figure.chart).replace("<", "\\u003c")
+    spec = spec_json(figure.spec).replace("<", "\\u003c")
     target = f"chart-{figure.key}"
     return Markup(
         f'<div class="vega-chart" id="{target}" role="img" aria-label="{escape(figure.alt_text)}">'
@@ -856,10 +860,10 @@ def _pdf_image(figure: Figure) -> tuple[bytes, str, str]:
     embeds a JPEG as it is but decodes and compresses every PNG again (about 2.5 s for the
     report of a 4 h night).
     """
-    chart = figure.chart.configure(font=PDF_FONT)
+    spec = {**figure.spec, "config": {**figure.spec.get("config", {}), "font": PDF_FONT}}
     if not figure.raster:
-        return render_chart(chart, "svg"), "image/svg+xml", ""
-    png = render_chart(chart, "png", scale=RASTER_SCALE)
+        return render_spec(spec, "svg"), "image/svg+xml", ""
+    png = render_spec(spec, "png", scale=RASTER_SCALE)
     with Image.open(io.BytesIO(png)) as image:
         canvas = Image.new("RGB", image.size, "white")
         canvas.paste(image, mask=image.getchannel("A"))

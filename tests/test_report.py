@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 
+import altair as alt
 import numpy as np
 import pytest
 import torch
@@ -206,6 +207,13 @@ def test_html_chart_specs_parse_and_carry_their_data(page):
         spec = json.loads(body)
         assert spec["datasets"] and all(len(rows) > 0 for rows in spec["datasets"].values())
         assert "url" not in json.dumps(spec.get("data", {}))
+
+
+def test_every_figure_is_a_valid_vega_lite_spec(report):
+    # the report draws its figures without the schema check; this is where it is made
+    for figure in report.figures:
+        alt.TopLevelSpec.validate(figure.spec)
+        assert figure.spec["datasets"], figure.key
 
 
 def test_markup_in_the_subject_and_metadata_is_escaped(page, report):
