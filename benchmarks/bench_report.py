@@ -54,7 +54,7 @@ def main() -> None:
 
     from mesa_report.checkpoint import checkpoint_summary, load_model
     from mesa_report.inference import infer_night
-    from mesa_report.render import render_chart, vega_javascript
+    from mesa_report.render import render_spec, vega_javascript
     from mesa_report.report import build_report, render_html, render_pdf
     from mesa_report.store import NightStore
 
@@ -70,7 +70,7 @@ def main() -> None:
     result, infer_wall, infer_cpu = timed(lambda: infer_night(model, night))
     first = build_report(result, night=night, checkpoint=summary)
     _, bundle_wall, bundle_cpu = timed(vega_javascript)
-    _, engine_wall, engine_cpu = timed(lambda: render_chart(first.confusion[0].chart, "svg"))
+    _, engine_wall, engine_cpu = timed(lambda: render_spec(first.confusion[0].spec, "svg"))
     _, warm_wall, warm_cpu = timed(lambda: render_pdf(build_report(result, n_samples=0)))
     print_table("One-off start-up costs of a process", ["step", "wall s", "CPU s"], [
         ["Vega bundle (HTML)", bundle_wall, bundle_cpu],

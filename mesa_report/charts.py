@@ -607,7 +607,7 @@ def trace_chart(signal, sfreq_hz: float, token_relevance, token_start_s, token_e
                 relevance_title: str = "attention received") -> alt.VConcatChart:
     """One epoch's signal for one channel, each time token shaded by the attention it receives.
 
-    The token boundaries are drawn as thin rules; a bar strip under the trace gives each token's
+    Token boundaries are outlined in white; a bar strip under the trace gives each token's
     value on a scale.
 
     Parameters
@@ -640,7 +640,7 @@ def trace_chart(signal, sfreq_hz: float, token_relevance, token_start_s, token_e
     >>> edges = np.arange(21) * 1.5
     >>> chart = trace_chart(np.zeros(3840), 128.0, np.full(20, 0.05), edges[:-1], edges[1:],
     ...                     channel_name="EEG2")
-    >>> chart_frame(chart.vconcat[0].layer[2])["time_s"].iloc[-1]
+    >>> chart_frame(chart.vconcat[0].layer[1])["time_s"].iloc[-1]
     np.float64(29.9921875)
     """
     sig = _array(signal, "signal", 1)
@@ -657,9 +657,9 @@ def trace_chart(signal, sfreq_hz: float, token_relevance, token_start_s, token_e
     colour = alt.Color("relevance:Q", scale=colour_scale(cmap), title=relevance_title)
     tooltip = [_tooltip("token:O", "token"), _tooltip("start_s:Q", "from (s)", ".2f"),
                _tooltip("end_s:Q", "to (s)", ".2f"), _tooltip("relevance:Q", relevance_title, ".4f")]
-    shade = alt.Chart(tokens).mark_rect(opacity=0.55).encode(
+    # white outlines mark the token boundaries (a rule layer would cost a third of the chart)
+    shade = alt.Chart(tokens).mark_rect(fillOpacity=0.55, stroke="white", strokeWidth=0.8).encode(
         x=alt.X("start_s:Q", scale=x_scale, title=None), x2=alt.X2("end_s"), color=colour, tooltip=tooltip)
-    bounds = alt.Chart(tokens).mark_rule(color="white", strokeWidth=0.8).encode(x=alt.X("start_s:Q"))
     line = alt.Chart(trace).mark_line(color="#111111", strokeWidth=0.7).encode(
         x=alt.X("time_s:Q", scale=x_scale, title=None),
         y=alt.Y("amplitude:Q", title=f"{label} ({amplitude_unit})"),
@@ -671,7 +671,7 @@ def trace_chart(signal, sfreq_hz: float, token_relevance, token_start_s, token_e
         color=colour, tooltip=tooltip,
     )
     return alt.vconcat(
-        alt.layer(shade, bounds, line, width=TRACE_WIDTH_PX, height=TRACE_HEIGHT_PX),
+        alt.layer(shade, line, width=TRACE_WIDTH_PX, height=TRACE_HEIGHT_PX),
         strip.properties(width=TRACE_WIDTH_PX, height=RELEVANCE_HEIGHT_PX),
         spacing=4,
         title=_title(title or label, "shading: attention each time token receives (mean over queries)"),

@@ -144,8 +144,8 @@ def test_trace_chart_shades_tokens_by_received_attention():
     text = _spec_text(chart)
     assert "EEG3 (C4-M1) (µV)" in text and "time in epoch (s)" in text
     spec = chart_spec(chart)
-    shade, bounds, line = spec["vconcat"][0]["layer"]
-    assert bounds["mark"]["type"] == "rule" and bounds["encoding"]["x"]["field"] == "start_s"
+    shade, line = spec["vconcat"][0]["layer"]
+    assert shade["mark"]["stroke"] == "white" and line["mark"]["type"] == "line"  # token boundaries
     assert shade["encoding"]["x2"]["field"] == "end_s"
     tokens = _dataset_with(spec, "relevance")  # one row per token: shading, boundaries, strip
     np.testing.assert_allclose([r["relevance"] for r in tokens], relevance)
