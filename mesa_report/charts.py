@@ -696,13 +696,12 @@ def hypnogram_order(class_names: Sequence[str], with_unscored: bool = False) -> 
 
 def _stage_runs(stages: np.ndarray, start_h: np.ndarray, end_h: np.ndarray,
                 epoch_seconds: float) -> dict[str, np.ndarray]:
-    """Runs of equal consecutive stages: where each starts and ends, and the stage before it."""
+    """Runs of equal consecutive stages: where each starts and ends, its stage and length."""
     change = np.flatnonzero(stages[1:] != stages[:-1]) + 1  # (R-1,) first epoch of each new run
     first = np.concatenate([[0], change])  # (R,)
     last = np.concatenate([change, [stages.shape[0]]]) - 1  # (R,)
     return {
         "start_h": start_h[first], "end_h": end_h[last], "stage": stages[first],
-        "previous": np.concatenate([stages[:1], stages[first[1:] - 1]]),
         "minutes": (last - first + 1) * epoch_seconds / 60.0,
     }
 
@@ -780,11 +779,12 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
             tooltip=[_tooltip("stage:N", series), _tooltip("start_h:Q", "from (h)", ".3f"),
                      _tooltip("end_h:Q", "to (h)", ".3f"), _tooltip("minutes:Q", "minutes", ".1f")],
         )
-        flats = alt.Chart(table(**runs)).mark_rule(color="#333333", strokeWidth=0.8).encode(
-            x=alt.X("start_h:Q", scale=x_scale), x2=alt.X2("end_h"), y=y)
-        jumps = alt.Chart(table(**{k: v[1:] for k, v in runs.items()})).mark_rule(color="#333333", strokeWidth=0.8).encode(
-            x=alt.X("start_h:Q", scale=x_scale), y=y, y2=alt.Y2("previous"))
-        layers = [layer for layer in (rem_band, tiles, flats, jumps) if layer is not None]
+        # the scorer's step line: along each run, then down or up to the next (one point per run)
+        steps = alt.Chart(table(at_h=np.append(runs["start_h"], runs["end_h"][-1]),
+                                stage=np.append(runs["stage"], runs["stage"][-1]))).mark_line(
+            color="#333333", strokeWidth=0.8, interpolate="step-after").encode(
+            x=alt.X("at_h:Q", scale=x_scale), y=y, order=alt.Order("at_h:Q"))
+        layers = [layer for layer in (rem_band, tiles, steps) if layer is not None]
         panels.append(alt.layer(*layers, width=HYPNOGRAM_WIDTH_PX, height=y_height))
     conf_line = alt.Chart(table(**common)).mark_area(color="#7f8c8d", opacity=0.5, interpolate="step-after").encode(
         x=alt.X("start_h:Q", scale=x_scale, title="time since start (h)"),
@@ -795,8 +795,8 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
     wrong_ticks = alt.Chart(table(**{k: v[wrong] for k, v in common.items()})).mark_rule(color=WRONG_COLOUR, strokeWidth=1).encode(
         x=alt.X("start_h:Q", scale=x_scale), y=alt.datum(0.9), y2=alt.datum(1.0), tooltip=tooltip)
     panels.append(alt.layer(conf_line, wrong_ticks, width=HYPNOGRAM_WIDTH_PX, height=CONFIDENCE_HEIGHT_PX))
-    return alt.vconcat(*panels, spacing=6).resolve_scale(x="shared").properties(
-        title=_title(title or "hypnogram", "red ticks: wrong predictions"))
+    return alt.vconcat(*panels, spacing=6, resolve=alt.Resolve(scale=alt.ScaleResolveMap(x="shared")),
+                       title=_title(title or "hypnogram", "red ticks: wrong predictions"))
 
 
 def confusion_chart(matrix, class_names: Sequence[str], *, cmap: str = CONFUSION_CMAP,

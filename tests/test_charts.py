@@ -179,6 +179,11 @@ def test_hypnogram_orders_stages_as_scorers_do_and_ticks_wrong_predictions():
     assert ticks["epoch"].tolist() == [1, 5, 8, 13]
     tiles = charts.chart_frame(chart.vconcat[0].layer[1])
     assert tiles["end_h"].iloc[-1] == pytest.approx(20 * 30 / 3600)
+    # the step line: one point per run in time order, then the night's end
+    steps = charts.chart_frame(chart.vconcat[0].layer[2])
+    assert steps["at_h"].tolist() == tiles["start_h"].tolist() + [tiles["end_h"].iloc[-1]]
+    assert steps["stage"].tolist() == tiles["stage"].tolist() + [tiles["stage"].iloc[-1]]
+    assert scored_panel["layer"][2]["encoding"]["order"]["field"] == "at_h"
     assert "time since start (h)" in json.dumps(spec)
 
 
