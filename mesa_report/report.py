@@ -850,7 +850,7 @@ def _html_figure(figure: Figure) -> Markup:
 
 
 FIGURE_URL = "mesa-report:figure/"
-"""How the PDF's HTML names a chart; :class:`_FigureFetcher` answers with its bytes."""
+"""How the PDF's HTML names a raster chart; :func:`_figure_fetcher` answers with its bytes."""
 
 
 def _pdf_image(figure: Figure) -> tuple[bytes, str, str]:
@@ -872,24 +872,24 @@ def _pdf_image(figure: Figure) -> tuple[bytes, str, str]:
     return jpeg.getvalue(), "image/jpeg", f"{canvas.width / RASTER_SCALE:.0f}px"
 
 
-class _FigureFetcher:
+def _figure_fetcher(images: Mapping[str, tuple[bytes, str, str]]):
     """WeasyPrint URL fetcher that serves the report's charts and refuses every other URL.
 
     Charts travel as bytes rather than as ``data:`` URLs: WeasyPrint's HTML parser is pure
-    Python and slow on megabytes of base64.
+    Python and slow on megabytes of base64. A refused URL stops the rendering (WeasyPrint's
+    ``FatalURLFetchingError``, with the refusal as its cause).
     """
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    def __init__(self, images: Mapping[str, tuple[bytes, str, str]]) -> None:
-        self._images = images
+    class FigureFetcher(URLFetcher):
+        def fetch(self, url: str, headers=None):
+            key = url[len(FIGURE_URL):] if url.startswith(FIGURE_URL) else None
+            if key not in images:
+                raise ReportError(f"a PDF report loads nothing from outside; refused {url[:80]}")
+            data, mime, _ = images[key]
+            return URLFetcherResponse(url, data, {"Content-Type": mime})
 
-    def __call__(self, url: str):
-        from weasyprint.urls import URLFetcherResponse
-
-        key = url[len(FIGURE_URL):] if url.startswith(FIGURE_URL) else None
-        if key not in self._images:
-            raise ReportError(f"a PDF report loads nothing from outside; refused {url[:80]}")
-        data, mime, _ = self._images[key]
-        return URLFetcherResponse(url, data, {"Content-Type": mime})
+    return FigureFetcher(fail_on_errors=True)
 
 
 def _pdf_figure(figure: Figure, width: str) -> Markup:
@@ -964,10 +964,14 @@ def render_pdf(report: SubjectReport, *, page_size: str = "A4",
     images = {figure.key: _pdf_image(figure) for figure in report.figures}
     html = _render(report, "pdf", size, images)
     from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError
 
-    document = HTML(string=html, url_fetcher=_FigureFetcher(images))
-    return document.write_pdf(pdf_variant=pdf_variant, custom_metadata=True,
-                              pdf_tags=pdf_variant is not None and pdf_variant.startswith("pdf/ua"))
+    document = HTML(string=html, url_fetcher=_figure_fetcher(images))
+    try:
+        return document.write_pdf(pdf_variant=pdf_variant, custom_metadata=True,
+                                  pdf_tags=pdf_variant is not None and pdf_variant.startswith("pdf/ua"))
+    except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: make it the report's error
+        raise ReportError(str(exc.__cause__ or exc)) from exc
 
 
 def render_report_html(result, **options) -> str:
