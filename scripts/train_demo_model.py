@@ -10,7 +10,7 @@
 The held-out check on freshly generated nights (seeds never used in training) is
 ``tests/test_demo_model.py``; its per-class table goes into BENCHMARKS.md.
 
-    python scripts/train_demo_model.py [--nights 16] [--hours 4] [--num_epochs 4] [--device cpu]
+    python scripts/train_demo_model.py [--nights 16] [--hours 4] [--num_epochs 10] [--device cpu]
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nights", type=int, default=16)
     parser.add_argument("--hours", type=float, default=4.0)
-    parser.add_argument("--num_epochs", type=int, default=4)
-    parser.add_argument("--max_samples", type=int, default=600, help="training windows per epoch")
+    parser.add_argument("--num_epochs", type=int, default=10)
+    parser.add_argument("--max_samples", type=int, default=1200, help="training windows per epoch")
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--learning_rate", type=float, default=1e-3)
     parser.add_argument("--stride", type=int, default=5)

@@ -140,13 +140,15 @@ def test_alpha_marks_wake_and_is_strongest_on_cz_oz(stage_night):
         stage_night.signals["EMG"][40 * 7680:48 * 7680])
 
 
-def test_sigma_marks_n2_and_theta_marks_n1(stage_night):
+def test_sigma_marks_n2_on_a_background_it_shares_with_n1(stage_night):
     for channel in ("EEG2", "EEG3"):
         sigma_n2 = stage_band(stage_night, channel, N2, (11, 16))
         assert sigma_n2 > 2.5 * stage_band(stage_night, channel, N1, (11, 16))
         assert sigma_n2 > 2.5 * stage_band(stage_night, channel, REM, (11, 16))
     assert stage_band(stage_night, "EEG3", N1, (4, 7)) > 1.5 * stage_band(stage_night, "EEG3", REM, (4, 7))
-    assert stage_band(stage_night, "EEG3", N1, (4, 7)) > 2 * stage_band(stage_night, "EEG3", N2, (4, 7))
+    # N1 and N2 share their background: only N2's spindles and K-complexes set it apart
+    theta_ratio = stage_band(stage_night, "EEG3", N1, (4, 7)) / stage_band(stage_night, "EEG3", N2, (4, 7))
+    assert 0.7 < theta_ratio < 1.4
 
 
 def test_delta_grows_from_n2_to_n3_to_n4_and_is_frontal(stage_night):

@@ -62,8 +62,6 @@ def test_rollout_deletes_what_matters_and_points_at_k_complexes(held_out_samples
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the demo model stages N2 without attending to its spindles: "
-                                       "see FAITHFULNESS.md")
 def test_rollout_points_at_spindles(held_out_samples):
     pointing = _rollout_pointing(held_out_samples)
     assert pointing.hit_rate("spindle") >= 3 * pointing.chance["spindle"]

@@ -36,7 +36,7 @@ from ..errors import ConfigError
 from ..stages import CLASS_NAMES_6, UNSCORED
 from ..store import EPOCH_SECONDS, record_id
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Bumped whenever the generated signals change; names the demo cache folder."""
 
 EEG_SFREQ_HZ = 256.0
@@ -230,12 +230,12 @@ def _background_templates() -> np.ndarray:
 _BACKGROUND_TEMPLATES = _background_templates()  # (5, 4097): low, theta, broad, beta, muscle
 
 # µV RMS of each background component per stage (rows W N1 N2 N3 N4 REM) on a central derivation.
-# N2's background sits close to N1's (both "low amplitude, mixed frequency", N2 with a little
-# more delta and less theta); its spindles and K-complexes set it apart, as in the scoring rules.
+# N2's background is N1's (both "low amplitude, mixed frequency"): only its spindles and
+# K-complexes set it apart, as in the scoring rules, so a model must find them to tell the two.
 _BACKGROUND_RMS_UV = np.array([
     [7.0, 4.0, 6.0, 5.0, 5.0],
     [9.0, 12.0, 5.0, 2.0, 2.0],
-    [13.0, 8.0, 4.0, 1.5, 1.5],
+    [9.0, 12.0, 5.0, 2.0, 2.0],
     [22.0, 5.0, 3.0, 0.8, 0.8],
     [24.0, 4.0, 3.0, 0.8, 0.8],
     [7.0, 7.0, 5.0, 2.5, 0.5],
