@@ -839,7 +839,7 @@ EMBED_OPTIONS = {"renderer": "svg", "actions": False, "mode": "vega-lite"}
 
 
 def _html_figure(figure: Figure) -> Markup:
-    # chart_spec_json already breaks "</"; escaping every "<" also keeps "<!--" out of the script.
+    # spec_json already breaks "</"; escaping every "<" also keeps "<!--" out of the script.
     spec = spec_json(figure.spec).replace("<", "\\u003c")
     target = f"chart-{figure.key}"
     return Markup(
