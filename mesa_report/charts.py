@@ -11,8 +11,8 @@ optional ``_r`` to reverse) or by Vega scheme names; see :data:`COLOUR_SCHEMES`.
 Data go into the charts as Altair inline data (:func:`table`: rows built straight from NumPy
 columns, not through pandas, whose sanitising and Altair's validation of every row would cost
 more than the rest of a chart); :func:`chart_frame` reads them back as a pandas frame. Turn a
-chart into a spec with :func:`mesa_report.render.chart_spec` rather than ``chart.to_dict()``: it
-lifts Altair's limit of 5,000 rows for dense heatmaps.
+chart into a spec with :func:`mesa_report.render.chart_spec` rather than ``chart.to_dict()``: its
+data sets come out as plain JSON lists, and the schema check can be skipped.
 """
 
 from __future__ import annotations

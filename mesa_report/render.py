@@ -67,7 +67,7 @@ def spec_json(spec: dict) -> str:
     return json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
 
 
-def chart_spec_json(chart: alt.TopLevelMixin, *, validate: bool = True) -> str:
+def chart_spec_json(chart: alt.TopLevelMixin) -> str:
     """The chart's spec as JSON text for an HTML ``<script>`` element (see :func:`spec_json`).
 
     Examples
@@ -77,7 +77,7 @@ def chart_spec_json(chart: alt.TopLevelMixin, *, validate: bool = True) -> str:
     >>> "</script>" in spec, json.loads(spec)["mark"]["type"]
     (False, 'text')
     """
-    return spec_json(chart_spec(chart, validate=validate))
+    return spec_json(chart_spec(chart))
 
 
 def concat_specs(specs: list[dict], direction: str = "vconcat", *, spacing: float | None = None,
@@ -170,8 +170,7 @@ def render_spec(spec: dict, fmt: str = "png", *, scale: float = DEFAULT_SCALE) -
         raise ReportError(f"the chart could not be drawn as {name}: {exc}") from exc
 
 
-def render_chart(chart: alt.TopLevelMixin, fmt: str = "png", *, scale: float = DEFAULT_SCALE,
-                 validate: bool = True) -> bytes:
+def render_chart(chart: alt.TopLevelMixin, fmt: str = "png", *, scale: float = DEFAULT_SCALE) -> bytes:
     """Render a chart to PNG, SVG or PDF bytes.
 
     Parameters
@@ -182,8 +181,6 @@ def render_chart(chart: alt.TopLevelMixin, fmt: str = "png", *, scale: float = D
         Output format. SVG is returned as UTF-8 bytes.
     scale : float
         Pixels per chart pixel for PNG (PDF is vector); at least 1.
-    validate : bool
-        Check the spec against the Vega-Lite schema first (see :func:`chart_spec`).
 
     Returns
     -------
@@ -204,7 +201,7 @@ def render_chart(chart: alt.TopLevelMixin, fmt: str = "png", *, scale: float = D
     b'<svg'
     """
     _check_format(fmt)
-    return render_spec(chart_spec(chart, validate=validate), fmt, scale=scale)
+    return render_spec(chart_spec(chart), fmt, scale=scale)
 
 
 def save_chart(chart: alt.TopLevelMixin, path: str | os.PathLike, fmt: str | None = None, *,
