@@ -10,11 +10,11 @@ template (``templates/report.html.j2``):
   the browser by the Vega bundle inlined once (:func:`mesa_report.render.vega_javascript`), so the
   file opens offline and the charts keep their tooltips. Nothing is loaded from the network.
 - PDF: WeasyPrint lays out the same template with the print stylesheet (A4 or Letter, running
-  header with the subject, page numbers, document metadata). The confusion matrices and the
-  EEG traces are embedded as vector SVG; the heatmaps and the night's hypnogram (hundreds of
-  cells, each an SVG element that WeasyPrint would draw one by one) are drawn at twice their
-  size and embedded as JPEG without chroma subsampling. WeasyPrint is handed the charts' bytes
-  and may load nothing else.
+  header with the subject, page numbers, document metadata). Every chart is vector: vl-convert
+  draws it as a PDF page, WeasyPrint keeps its place, and the page is laid onto that place
+  (:mod:`mesa_report.pdf_charts`), so WeasyPrint never draws chart text. The archival and the
+  tagged variant let WeasyPrint draw each chart from its SVG instead, so that the charts are part
+  of the document's structure (slower). WeasyPrint may load nothing but the charts.
 
 :func:`render_report_html` and :func:`render_report_pdf` do both steps (the app's download
 buttons); :func:`write_reports` writes the files of the command line atomically, with a small
@@ -37,12 +37,13 @@ from typing import Any
 import jinja2
 import numpy as np
 from markupsafe import Markup, escape
-from PIL import Image
 
 from . import __version__, charts
 from .errors import ReportError
 from .fileio import write_bytes_atomic, write_text_atomic
 from .metrics import ClassificationMetrics, NightMetrics, SleepStatistics, night_metrics
+from .pdf_charts import (FIGURE_URL, PLACE_PREFIX, chart_pdfs, chart_places, figure_fetcher,
+                         lay_charts, placeholders)
 from .render import chart_spec, concat_specs, render_spec, spec_json, vega_javascript
 from .report_explanations import ExplanationSection, explanation_section
 from .selection import informative_epochs, rank_samples, stage_transitions, wrong_predictions
@@ -67,12 +68,6 @@ DEFAULT_EPOCHS_PER_SAMPLE = 1
 TEMPLATE_NAME = "report.html.j2"
 REPORT_SUFFIX = "_report"
 """File names are ``<record id>_report.html``, ``.pdf`` and the stamp ``.json``."""
-
-RASTER_SCALE = 2.0
-"""Pixels per chart pixel of the raster charts in a PDF."""
-
-JPEG_QUALITY = 92
-"""Quality of the raster charts in a PDF (no chroma subsampling: sharp text and lines)."""
 
 PDF_FONT = "DejaVu Sans"
 """Typeface of the PDF (``report.css`` sets it on ``html``) and of its charts: vl-convert then
@@ -102,15 +97,12 @@ class Figure:
         Text under the chart.
     alt_text : str
         Text alternative (screen readers, tagged PDF).
-    raster : bool
-        Drawn as an image in the PDF (dense charts); otherwise as vector SVG.
     """
 
     key: str
     spec: dict
     caption: str
     alt_text: str
-    raster: bool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -638,7 +630,7 @@ def _hypnogram_figure(result) -> Figure:
                                    class_names=result.class_names,
                                    epoch_seconds=result.epoch_seconds)
     return Figure(
-        key="hypnogram", spec=_spec(chart), raster=True,
+        key="hypnogram", spec=_spec(chart),
         caption="Scored (top) and predicted (middle) stages over the night; below, the "
                 "probability of the predicted stage, with wrong predictions ticked red.",
         alt_text="Hypnogram of the scored and the predicted stages with the prediction's confidence",
@@ -655,8 +647,8 @@ def _confusion_figures(metrics: NightMetrics) -> tuple[Figure, ...]:
             title += " (N3+N4 merged)"
         figures.append(Figure(
             key=key, spec=_spec(charts.confusion_chart(item.confusion, item.class_names, title=title)),
-            raster=False, caption="Rows: scored stage; columns: predicted stage; each cell gives "
-                                  "the epochs and their share of the row.",
+            caption="Rows: scored stage; columns: predicted stage; each cell gives "
+                    "the epochs and their share of the row.",
             alt_text=f"Confusion matrix of {len(item.class_names)} stages",
         ))
     return tuple(figures)
@@ -748,7 +740,6 @@ def _sample_sections(result, night, count: int, epochs_per_sample: int) -> Itera
                 _spec(charts.prediction_strip_chart(view.labels, view.pred, confidence,
                                                     class_names=names, first_epoch=first)),
             ], "vconcat", spacing=6, colour_scales="independent"),
-            raster=True,
             caption="Inter-epoch attention (last layer, mean of heads); under it the scored and "
                     "predicted stage of each epoch and the prediction's confidence.",
             alt_text=f"Inter-epoch attention of epochs {first} to {last}",
@@ -805,7 +796,7 @@ def _epoch_detail(result, view, pos: int, number: int, wrong: bool, transition: 
         uncertainty=float(view.uncertainty[pos]),
         why=why,
         heatmaps=Figure(
-            key=f"{key}-attention", spec=heatmaps, raster=True,
+            key=f"{key}-attention", spec=heatmaps,
             caption="Channel attention on a fixed 0–1 scale, then the temporal attention of each "
                     "channel on one shared scale (last layer, mean of heads).",
             alt_text=f"Channel and temporal attention of epoch {epoch}",
@@ -823,7 +814,7 @@ def _traces_figure(result, view, pos: int, temporal_w: np.ndarray, key: str) -> 
               for c, name in enumerate(result.channel_names)]
     epoch = int(view.first_epoch) + int(pos)
     return Figure(
-        key=f"{key}-traces", spec=concat_specs(traces, "vconcat", spacing=12), raster=False,
+        key=f"{key}-traces", spec=concat_specs(traces, "vconcat", spacing=12),
         caption="Each channel's signal, its time tokens shaded by the attention they receive "
                 "(mean over the queries of the temporal map).",
         alt_text=f"EEG traces of epoch {epoch} shaded by temporal attention",
@@ -849,60 +840,19 @@ def _html_figure(figure: Figure) -> Markup:
     )
 
 
-FIGURE_URL = "mesa-report:figure/"
-"""How the PDF's HTML names a raster chart; :func:`_figure_fetcher` answers with its bytes."""
+def _pdf_chart_spec(figure: Figure) -> dict:
+    """A figure's spec in the PDF's typeface, so its text is measured as it will be drawn."""
+    return {**figure.spec, "config": {**figure.spec.get("config", {}), "font": PDF_FONT}}
 
 
-def _pdf_image(figure: Figure) -> tuple[bytes, str, str]:
-    """A chart's bytes, media type and CSS width for the PDF.
-
-    Dense charts are drawn as PNG and stored as JPEG without chroma subsampling: WeasyPrint
-    embeds a JPEG as it is but decodes and compresses every PNG again (about 2.5 s for the
-    report of a 4 h night).
-    """
-    spec = {**figure.spec, "config": {**figure.spec.get("config", {}), "font": PDF_FONT}}
-    if not figure.raster:
-        return render_spec(spec, "svg"), "image/svg+xml", ""
-    png = render_spec(spec, "png", scale=RASTER_SCALE)
-    with Image.open(io.BytesIO(png)) as image:
-        canvas = Image.new("RGB", image.size, "white")
-        canvas.paste(image, mask=image.getchannel("A"))
-    jpeg = io.BytesIO()
-    canvas.save(jpeg, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
-    return jpeg.getvalue(), "image/jpeg", f"{canvas.width / RASTER_SCALE:.0f}px"
+def _pdf_figure(figure: Figure) -> Markup:
+    return Markup(f'<img id="{PLACE_PREFIX}{figure.key}" src="{FIGURE_URL}{figure.key}" '
+                  f'alt="{escape(figure.alt_text)}">')
 
 
-def _figure_fetcher(images: Mapping[str, tuple[bytes, str, str]]):
-    """WeasyPrint URL fetcher that serves the report's charts and refuses every other URL.
-
-    Charts travel as bytes rather than as ``data:`` URLs: WeasyPrint's HTML parser is pure
-    Python and slow on megabytes of base64. A refused URL stops the rendering (WeasyPrint's
-    ``FatalURLFetchingError``, with the refusal as its cause).
-    """
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class FigureFetcher(URLFetcher):
-        def fetch(self, url: str, headers=None):
-            key = url[len(FIGURE_URL):] if url.startswith(FIGURE_URL) else None
-            if key not in images:
-                raise ReportError(f"a PDF report loads nothing from outside; refused {url[:80]}")
-            data, mime, _ = images[key]
-            return URLFetcherResponse(url, data, {"Content-Type": mime})
-
-    return FigureFetcher(fail_on_errors=True)
-
-
-def _pdf_figure(figure: Figure, width: str) -> Markup:
-    style = f' style="width: {width}"' if width else ""
-    return Markup(f'<img src="{FIGURE_URL}{figure.key}" alt="{escape(figure.alt_text)}"{style}>')
-
-
-def _render(report: SubjectReport, fmt: str, page_size: str | None,
-            images: Mapping[str, tuple[bytes, str, str]] | None = None) -> str:
-    if fmt == "html":
-        figures = {figure.key: _html_figure(figure) for figure in report.figures}
-    else:
-        figures = {figure.key: _pdf_figure(figure, images[figure.key][2]) for figure in report.figures}
+def _render(report: SubjectReport, fmt: str, page_size: str | None = None) -> str:
+    draw = _html_figure if fmt == "html" else _pdf_figure
+    figures = {figure.key: draw(figure) for figure in report.figures}
     env = template_environment()
     context = {
         "report": report,
@@ -924,7 +874,7 @@ def render_html(report: SubjectReport) -> str:
     --------
     >>> html = render_html(build_report(result))  # doctest: +SKIP
     """
-    return _render(report, "html", None)
+    return _render(report, "html")
 
 
 def _check_pdf_options(page_size: str, pdf_variant: str | None) -> str:
@@ -961,17 +911,24 @@ def render_pdf(report: SubjectReport, *, page_size: str = "A4",
     b'%PDF-'
     """
     size = _check_pdf_options(page_size, pdf_variant)
-    images = {figure.key: _pdf_image(figure) for figure in report.figures}
-    html = _render(report, "pdf", size, images)
+    specs = {figure.key: _pdf_chart_spec(figure) for figure in report.figures}
+    if pdf_variant is None:
+        charts_pdf = chart_pdfs(specs)
+        images = placeholders(charts_pdf)
+    else:  # WeasyPrint draws the charts itself: they join the archival or tagged structure
+        images = {key: (render_spec(spec, "svg"), "image/svg+xml") for key, spec in specs.items()}
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
-    document = HTML(string=html, url_fetcher=_figure_fetcher(images))
+    options = {"pdf_variant": pdf_variant, "custom_metadata": True,
+               "pdf_tags": pdf_variant is not None and pdf_variant.startswith("pdf/ua")}
     try:
-        return document.write_pdf(pdf_variant=pdf_variant, custom_metadata=True,
-                                  pdf_tags=pdf_variant is not None and pdf_variant.startswith("pdf/ua"))
+        document = HTML(string=_render(report, "pdf", size),
+                        url_fetcher=figure_fetcher(images)).render(**options)
+        pdf = document.write_pdf(**options)
     except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: make it the report's error
         raise ReportError(str(exc.__cause__ or exc)) from exc
+    return pdf if pdf_variant is not None else lay_charts(pdf, chart_places(document), charts_pdf)
 
 
 def render_report_html(result, **options) -> str:
