@@ -54,6 +54,7 @@ def main() -> None:
 
     from mesa_report.checkpoint import checkpoint_summary, load_model
     from mesa_report.inference import infer_night
+    from mesa_report.pdf_charts import chart_pdfs
     from mesa_report.render import render_spec, vega_javascript
     from mesa_report.report import build_report, render_html, render_pdf
     from mesa_report.store import NightStore
@@ -80,7 +81,7 @@ def main() -> None:
 
     # HTML runs first and apart, as `report --format html` does: a build right after a PDF was
     # measured a third slower (0.96 s against 0.72 s), the PDF's renderers still settling.
-    steps: dict[str, list[tuple[float, float]]] = {"build": [], "html": [], "pdf": []}
+    steps: dict[str, list[tuple[float, float]]] = {"build": [], "html": [], "pdf": [], "charts": []}
     sizes = {}
     for _ in range(args.repeats):
         report, wall, cpu = timed(lambda: build_report(result, night=night, checkpoint=summary))
@@ -92,12 +93,16 @@ def main() -> None:
         pdf, wall, cpu = timed(lambda: render_pdf(report))
         steps["pdf"].append((wall, cpu))
         sizes["pdf"] = len(pdf)
+        _, wall, cpu = timed(lambda: chart_pdfs({figure.key: figure.spec for figure in report.figures}))
+        steps["charts"].append((wall, cpu))
 
     def median(name: str, index: int) -> float:
         return statistics.median(run[index] for run in steps[name])
 
     rows = [["inference (once)", infer_wall, infer_cpu, ""]]
-    rows += [[name, median(name, 0), median(name, 1), ""] for name in steps]
+    names = {"build": "build the report model", "html": "render HTML", "pdf": "render PDF",
+             "charts": f"of which: {len(report.figures)} charts as PDF pages (vl-convert)"}
+    rows += [[label, median(name, 0), median(name, 1), ""] for name, label in names.items()]
     rows += [["HTML report = build + html", median("build", 0) + median("html", 0),
               median("build", 1) + median("html", 1), f"{sizes['html'] / 1e6:.2f} MB"],
              ["PDF report = build + pdf", median("build", 0) + median("pdf", 0),

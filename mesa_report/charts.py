@@ -663,10 +663,12 @@ def trace_chart(signal, sfreq_hz: float, token_relevance, token_start_s, token_e
     tooltip = [_tooltip("token:O", "token"), _tooltip("start_s:Q", "from (s)", ".2f"),
                _tooltip("end_s:Q", "to (s)", ".2f"), _tooltip("relevance:Q", relevance_title, ".4f")]
     # white outlines mark the token boundaries (a rule layer would cost a third of the chart)
+    shared_x = alt.Axis(labels=False)  # the strip below labels the time axis
     shade = alt.Chart(tokens).mark_rect(fillOpacity=0.55, stroke="white", strokeWidth=0.8).encode(
-        x=alt.X("start_s:Q", scale=x_scale, title=None), x2=alt.X2("end_s"), color=colour, tooltip=tooltip)
+        x=alt.X("start_s:Q", scale=x_scale, title=None, axis=shared_x), x2=alt.X2("end_s"), color=colour,
+        tooltip=tooltip)
     line = alt.Chart(trace).mark_line(color="#111111", strokeWidth=0.7).encode(
-        x=alt.X("time_s:Q", scale=x_scale, title=None),
+        x=alt.X("time_s:Q", scale=x_scale, title=None, axis=shared_x),
         y=alt.Y("amplitude:Q", title=f"{label} ({amplitude_unit})"),
         tooltip=[_tooltip("time_s:Q", "time (s)", ".3f"), _tooltip("amplitude:Q", amplitude_unit, ".3f")],
     )
@@ -769,6 +771,7 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
                _tooltip("scored:N", "scored"), _tooltip("predicted:N", "predicted"),
                _tooltip("confidence:Q", "confidence", ".3f")]
     y_height = HYPNOGRAM_ROW_PX * len(order)
+    shared_x = alt.Axis(labels=False)  # the confidence panel below labels the time axis
     panels = []
     for series in ("scored", "predicted"):
         y = alt.Y("stage:N", sort=order, scale=alt.Scale(domain=order), title=series)
@@ -779,7 +782,7 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
         ) if "REM" in order else None
         runs = _stage_runs(common[series], start_h, end_h, float(epoch_seconds))
         tiles = alt.Chart(table(**runs)).mark_rect().encode(
-            x=alt.X("start_h:Q", scale=x_scale, title=None), x2=alt.X2("end_h"), y=y,
+            x=alt.X("start_h:Q", scale=x_scale, title=None, axis=shared_x), x2=alt.X2("end_h"), y=y,
             color=alt.Color("stage:N", scale=stage_colour_scale(class_names), title="stage"),
             tooltip=[_tooltip("stage:N", series), _tooltip("start_h:Q", "from (h)", ".3f"),
                      _tooltip("end_h:Q", "to (h)", ".3f"), _tooltip("minutes:Q", "minutes", ".1f")],
@@ -788,7 +791,7 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
         steps = alt.Chart(table(at_h=np.append(runs["start_h"], runs["end_h"][-1]),
                                 stage=np.append(runs["stage"], runs["stage"][-1]))).mark_line(
             color="#333333", strokeWidth=0.8, interpolate="step-after").encode(
-            x=alt.X("at_h:Q", scale=x_scale), y=y, order=alt.Order("at_h:Q"))
+            x=alt.X("at_h:Q", scale=x_scale, axis=shared_x), y=y, order=alt.Order("at_h:Q"))
         layers = [layer for layer in (rem_band, tiles, steps) if layer is not None]
         panels.append(alt.layer(*layers, width=HYPNOGRAM_WIDTH_PX, height=y_height))
     conf_line = alt.Chart(table(**common)).mark_area(color="#7f8c8d", opacity=0.5, interpolate="step-after").encode(

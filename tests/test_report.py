@@ -280,6 +280,23 @@ def test_pdf_text_holds_the_subject_metrics_and_stages(pdf, report):
     assert "page 2 of" in text  # page numbers in the margin
 
 
+def test_pdf_charts_are_vector_with_searchable_text(pdf, report):
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        assert [len(page.get_images()) for page in doc.pages] == [0] * len(doc.pages)  # no picture anywhere
+    reader = PdfReader(io.BytesIO(pdf))
+    pages = [page.extract_text() for page in reader.pages]
+    sample = report.samples[0]
+    heading = f"Sample 1: epochs {sample.first_epoch}"
+    first = next(i for i in range(1, len(pages)) if heading in pages[i])  # page 0 has the contents
+    # the inter-epoch chart's axis titles and labels sit on the sample's own page (or the next)
+    near = "\n".join(pages[first:first + 2])
+    assert "query epoch (true→predicted)" in near and "key epoch (true→predicted)" in near
+    assert "time in epoch (s)" in "\n".join(pages[first:])  # the traces of its detailed epoch
+    assert "confusion matrix, 6 classes" in "\n".join(pages[:first])
+
+
 def test_pdf_metadata_and_page_size(pdf):
     reader = PdfReader(io.BytesIO(pdf))
     meta = reader.metadata
