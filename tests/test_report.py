@@ -260,9 +260,11 @@ def test_html_draws_every_chart_offline_in_chromium(page, report, tmp_path):
             f"document.querySelectorAll('.vega-chart svg.marks').length >= {len(report.figures)}",
             timeout=30_000)
         errors = tab.locator(".vega-chart").all_inner_texts()
+        margin_only = {sel: tab.locator(sel).is_visible() for sel in (".running-header", ".running-created")}
         browser.close()
     assert [url for url in requested if not url.startswith("file:")] == []
     assert not any("could not be drawn" in text for text in errors)
+    assert margin_only == {".running-header": False, ".running-created": False}  # the PDF's margins only
 
 
 # --------------------------------------------------------------------------------------------
