@@ -35,7 +35,7 @@ from scipy.stats import spearmanr
 from .errors import ConfigError
 from .explain import METHODS, explain, token_relevance
 from .inference import sample_starts
-from .model import MesaTransformer
+from .model import AttentionMaps, MesaTransformer
 from .store import NightStore
 
 DELETION_FRACTIONS = (0.05, 0.1, 0.2, 0.3, 0.5)
@@ -73,14 +73,15 @@ def collect_samples(store: NightStore, mesaids: Sequence[int], seq_len: int, num
     return Samples(torch.from_numpy(np.stack(feats)), np.stack(labels), ids, firsts)
 
 
-def epoch_token_relevance(model: MesaTransformer, features: torch.Tensor,
-                          method: str) -> Callable[[int], np.ndarray]:
+def epoch_token_relevance(model: MesaTransformer, features: torch.Tensor, method: str,
+                          maps: AttentionMaps | None = None) -> Callable[[int], np.ndarray]:
     """A function giving the relevance of a target epoch's own time tokens, ``(W, C, N)``.
 
-    Attention and rollout maps do not depend on the target, so they are computed once; the
-    gradient method runs one backward pass per target epoch.
+    Attention and rollout maps do not depend on the target, so they are computed once (or taken
+    from ``maps``, the model's maps of ``features``); the gradient method runs one backward
+    pass per target epoch.
     """
-    fixed = None if method == "gradient" else explain(model, features, method)
+    fixed = None if method == "gradient" else explain(model, features, method, maps=maps)
 
     def relevance(target_epoch: int) -> np.ndarray:
         rel = fixed if fixed is not None else explain(model, features, method, target_epoch=target_epoch)
@@ -129,30 +130,43 @@ class DeletionResult:
 
 def deletion_test(model: MesaTransformer, samples: Samples, method: str, *,
                   target_epochs: Sequence[int] | None = None, fractions: Sequence[float] = DELETION_FRACTIONS,
-                  n_random: int = 3, seed: int = 0) -> DeletionResult:
-    """Mean drop of the predicted class's probability when deleting the top vs random tokens."""
+                  n_random: int = 3, seed: int = 0, maps: AttentionMaps | None = None) -> DeletionResult:
+    """Mean drop of the predicted class's probability when deleting the top vs random tokens.
+
+    ``maps``, the model's attention maps of the samples, spares a forward pass when given.
+
+    Deleting tokens of the target epoch changes that epoch's vector alone (epochs are encoded
+    independently), so only the target epoch is encoded again and put back among the others'
+    vectors before the inter-epoch encoder: the same probabilities as a whole forward pass, for
+    about a twentieth of the work.
+    """
     rng = np.random.default_rng(seed)
     step = int(round((model.token_times.end_s[0] - model.token_times.start_s[0]) * model.config.sfreq_hz))
     targets = list(target_epochs) if target_epochs is not None else list(range(0, model.config.seq_len, 4))
     drops_rel = np.zeros(len(fractions))
     drops_rand = np.zeros(len(fractions))
     with torch.inference_mode():
-        base = model(samples.features).probs  # (W, S, K)
-    relevance_of = epoch_token_relevance(model, samples.features, method)
+        vectors = model.encode_epochs(samples.features).vectors  # (W, S, d)
+        base = model.classify_epochs(vectors)[0].softmax(dim=-1)  # (W, S, K)
+    relevance_of = epoch_token_relevance(model, samples.features, method, maps)
     for t in targets:
         pred = base[:, t].argmax(-1)  # (W,)
         p0 = base[:, t].gather(1, pred[:, None]).squeeze(1)  # (W,)
         relevance = relevance_of(t)  # (W, C, N)
         w, c, n = relevance.shape
         order = np.argsort(-relevance.reshape(w, -1), axis=1, kind="stable")  # (W, C·N)
+        target = samples.features[:, t:t + 1]  # (W, 1, C, T)
         for k, fraction in enumerate(fractions):
             count = max(1, int(round(fraction * c * n)))
             top = np.stack([_token_mask(order[i], count, (c, n)) for i in range(w)])
             randoms = [np.stack([_token_mask(rng.permutation(c * n), count, (c, n)) for _ in range(w)])
                        for _ in range(n_random)]
             with torch.inference_mode():
-                batch = torch.cat([_delete(samples.features, t, m, step) for m in [top, *randoms]])
-                probs = model(batch).probs[:, t].reshape(1 + n_random, w, -1)  # (1+R, W, K)
+                deleted = torch.cat([_delete(target, 0, m, step) for m in [top, *randoms]])  # ((1+R)W, 1, C, T)
+                changed = vectors.repeat(1 + n_random, 1, 1)  # ((1+R)W, S, d)
+                changed[:, t] = model.encode_epochs(deleted).vectors[:, 0]
+                logits = model.classify_epochs(changed)[0][:, t]  # ((1+R)W, K)
+                probs = logits.softmax(dim=-1).reshape(1 + n_random, w, -1)  # (1+R, W, K)
             p = probs.gather(2, pred[None, :, None].expand(1 + n_random, w, 1)).squeeze(2)  # (1+R, W)
             drop = (p0[None] - p).numpy()
             drops_rel[k] += drop[0].mean()
@@ -221,12 +235,17 @@ def pointing_game(model: MesaTransformer, samples: Samples, method: str,
 
 
 def sanity_check(model: MesaTransformer, samples: Samples, method: str, *, seed: int = 0,
-                 target_epochs: Sequence[int] = (0, 10, 19)) -> float:
-    """Mean Spearman correlation of token relevance between the model and a re-initialised copy."""
-    torch.manual_seed(seed)
-    randomised = MesaTransformer(model.config).eval()
+                 target_epochs: Sequence[int] = (0, 10, 19), maps: AttentionMaps | None = None) -> float:
+    """Mean Spearman correlation of token relevance between the model and a re-initialised copy.
+
+    The copy's weights come from ``seed`` without touching the caller's random state; ``maps``
+    are the trained model's maps of the samples, when already computed.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        randomised = MesaTransformer(model.config).eval().to(next(model.parameters()).device)
     correlations = []
-    trained_of = epoch_token_relevance(model, samples.features, method)
+    trained_of = epoch_token_relevance(model, samples.features, method, maps)
     randomised_of = epoch_token_relevance(randomised, samples.features, method)
     for t in target_epochs:
         for x, y in zip(trained_of(t), randomised_of(t)):

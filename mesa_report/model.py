@@ -536,6 +536,16 @@ class ModelOutput:
 # --------------------------------------------------------------------------------------------
 # The model
 # --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EpochEncoding:
+    """What :meth:`MesaTransformer.encode_epochs` gives: each epoch's vector before the inter-epoch
+    encoder, and (when asked for) the per-epoch attention weights of that pass."""
+
+    vectors: Tensor  # (B, S, d)
+    temporal: list[list[Tensor]] | None  # per channel, per layer: (BS, H_t, N, N)
+    channel: Tensor | None  # (BS, H_c, C, C)
+
+
 class MesaTransformer(nn.Module):
     """The seed's hierarchical sleep-staging transformer, computed batched.
 
@@ -608,37 +618,63 @@ class MesaTransformer(nn.Module):
         if not torch.isfinite(x).all():
             raise DataError("features contain NaN or infinite values; clean or drop those epochs first")
 
-    def forward(self, x: Tensor, return_attention: bool = False) -> ModelOutput:
-        """Stage logits for every epoch of ``x`` ``(B, S, C, T)``; with ``return_attention`` every map."""
+    def encode_epochs(self, x: Tensor, return_attention: bool = False) -> EpochEncoding:
+        """Each epoch of ``x`` ``(B, S, C, T)`` on its own: CNN, temporal encoders, channel fusion.
+
+        No epoch sees another here, so the vectors of a changed epoch can be recomputed alone and
+        put back among the others (:meth:`classify_epochs` then gives what :meth:`forward` would).
+
+        Examples
+        --------
+        >>> model = MesaTransformer(ModelConfig(d_model=32, dim_feedforward=64, cnn_channels=(8, 16),
+        ...                                     temporal_heads=4, channel_heads=2, epoch_heads=4)).eval()
+        >>> x = torch.randn(1, 20, 3, 3840)
+        >>> enc = model.encode_epochs(x)
+        >>> torch.allclose(model.classify_epochs(enc.vectors)[0], model(x).logits)
+        True
+        """
         self.check_input(x)
         batch, seq, chans, steps = x.shape
         epochs = x.reshape(batch * seq, chans, steps)  # (BS, C, T)
-        summaries, temporal, temporal_layers = [], [], []
+        summaries, temporal_layers = [], []
         for c in range(chans):
             tokens = self.channel_cnns[c](epochs[:, c])  # (BS, N, w2)
             tokens = self.channel_projections[c](tokens)  # (BS, N, d)
             tokens, weights = self.temporal_encoders[c](tokens, return_attention)  # (BS, N, d)
             summaries.append(tokens.mean(dim=1))  # (BS, d)
-            if return_attention:
-                temporal.append(torch.stack(weights, dim=1))  # (BS, L_t, H_t, N, N)
-                temporal_layers.append(weights)
+            temporal_layers.append(weights)
         fused, channel_w = self.channel_fusion(torch.stack(summaries, dim=1), return_attention)  # (BS, C, d)
-        epoch_vec = self.epoch_projection(fused.reshape(batch, seq, -1))  # (B, S, d)
-        context, epoch_w = self.inter_epoch_transformer(epoch_vec, return_attention)  # (B, S, d)
-        logits = self.classifier(context)  # (B, S, K)
+        vectors = self.epoch_projection(fused.reshape(batch, seq, -1))  # (B, S, d)
+        return EpochEncoding(vectors, temporal_layers if return_attention else None, channel_w)
+
+    def classify_epochs(self, vectors: Tensor, return_attention: bool = False) -> tuple[Tensor, list[Tensor]]:
+        """Logits ``(B, S, K)`` from the epoch vectors ``(B, S, d)``: inter-epoch encoder, classifier.
+
+        Returns the logits and, with ``return_attention``, the inter-epoch weights of each layer
+        ``(B, H, S, S)`` (an empty list otherwise).
+        """
+        context, epoch_w = self.inter_epoch_transformer(vectors, return_attention)  # (B, S, d)
+        return self.classifier(context), epoch_w  # (B, S, K)
+
+    def forward(self, x: Tensor, return_attention: bool = False) -> ModelOutput:
+        """Stage logits for every epoch of ``x`` ``(B, S, C, T)``; with ``return_attention`` every map."""
+        encoded = self.encode_epochs(x, return_attention)  # checks x
+        batch, seq, chans, _ = x.shape
+        logits, epoch_w = self.classify_epochs(encoded.vectors, return_attention)  # (B, S, K)
         probs = logits.softmax(dim=-1)  # (B, S, K)
         uncertainty = -(probs * torch.log(probs + 1e-8)).sum(dim=-1)  # (B, S)
         attention = None
         if return_attention:
+            temporal = [torch.stack(w, dim=1) for w in encoded.temporal]  # C × (BS, L_t, H_t, N, N)
             n_tok = temporal[0].shape[-1]
             attention = AttentionMaps(
                 temporal=torch.stack(temporal, dim=1).view(
                     batch, seq, chans, self.config.temporal_layers, self.config.temporal_heads, n_tok, n_tok
                 ),  # (B, S, C, L_t, H_t, N, N)
-                channel=channel_w.view(batch, seq, self.config.channel_heads, chans, chans),  # (B, S, H, C, C)
+                channel=encoded.channel.view(batch, seq, self.config.channel_heads, chans, chans),  # (B, S, H, C, C)
                 epoch=torch.stack(epoch_w, dim=1),  # (B, L_e, H_e, S, S)
                 token_times=self.token_times,
-                layers={"temporal": temporal_layers, "channel": channel_w, "epoch": epoch_w},
+                layers={"temporal": encoded.temporal, "channel": encoded.channel, "epoch": epoch_w},
             )
         return ModelOutput(logits=logits, probs=probs, uncertainty=uncertainty, attention=attention)
 

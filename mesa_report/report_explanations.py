@@ -71,12 +71,14 @@ def explanation_section(result: NightInference, night: Night, model: MesaTransfo
                                               for f in first_epochs])).to(device)
         samples = Samples(features, np.stack([result.labels[f:f + seq] for f in first_epochs]),
                           [result.mesaid] * len(first_epochs), list(first_epochs))
+        with torch.inference_mode():
+            maps = model(features, return_attention=True).attention  # one pass for both methods
         for method in TRUST_METHODS:
             deletion = deletion_test(model, samples, method, target_epochs=(2, seq // 2, seq - 3),
-                                     fractions=(0.1,), n_random=2)
+                                     fractions=(0.1,), n_random=2, maps=maps)
             trust.append(TrustRow(method, float(deletion.drop_relevant[0]), float(deletion.drop_random[0]),
                                   deletion.ratio_at(0.1),
-                                  sanity_check(model, samples, method, target_epochs=(seq // 2,))))
+                                  sanity_check(model, samples, method, target_epochs=(seq // 2,), maps=maps)))
     return ExplanationSection(
         channel_names=tuple(channel_label(c) for c in result.channel_names), channel_rows=tuple(rows),
         share_past=summary.share_past, share_self=summary.share_self, share_future=summary.share_future,

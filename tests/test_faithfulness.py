@@ -63,8 +63,15 @@ def test_pointing_game_counts_trials_and_chance(tiny_model, samples):
 
 
 def test_sanity_check_and_table(tiny_model, samples):
+    torch.manual_seed(5)
+    expected_next = torch.rand(3)
+    torch.manual_seed(5)
     rho = sanity_check(tiny_model, samples, "attention", target_epochs=(0,))
     assert -1 <= rho <= 1
+    assert torch.equal(torch.rand(3), expected_next)  # the caller's random state is left alone
+    with torch.inference_mode():
+        maps = tiny_model(samples.features, return_attention=True).attention
+    assert sanity_check(tiny_model, samples, "attention", target_epochs=(0,), maps=maps) == pytest.approx(rho)
     table = format_table(faithfulness_table(tiny_model, samples, methods=["attention"]))
     assert table.splitlines()[0].startswith("| method") and "attention" in table
 

@@ -170,6 +170,21 @@ def test_logits_are_equal_with_and_without_capture(tiny_model):
     assert plain.attention is None
 
 
+def test_an_epoch_encoded_alone_and_put_back_gives_the_whole_pass(tiny_model):
+    """What the deletion test relies on: epochs are encoded independently of each other."""
+    x = torch.randn(2, 20, 3, 3840)
+    changed = x.clone()
+    changed[:, 7, 1, :600] = 0.0  # delete the start of one channel of epoch 7
+    with torch.no_grad():
+        vectors = tiny_model.encode_epochs(x).vectors  # (2, 20, d)
+        spliced = vectors.clone()
+        spliced[:, 7] = tiny_model.encode_epochs(changed[:, 7:8]).vectors[:, 0]
+        expected = tiny_model(changed).logits
+        got = tiny_model.classify_epochs(spliced)[0]
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(got[:, 7], tiny_model.classify_epochs(vectors)[0][:, 7])  # the change counts
+
+
 def test_every_attention_row_sums_to_one_and_shapes_are_documented(tiny_model, tiny_config):
     with torch.no_grad():
         maps = tiny_model(torch.randn(2, 20, 3, 3840), return_attention=True).attention
