@@ -128,7 +128,9 @@ def test_reports_come_with_the_table_and_are_kept_when_up_to_date(demo, tiny_che
     assert "1 report file(s) written" in capsys.readouterr().out
     html = (out / "mesa-sleep-0002_report.html").read_text(encoding="utf-8")
     detailed = "Sample 1: epochs" in html and "mesa-sleep-0002" in html  # no assertion diff of 1 MB
-    assert detailed and (out / "mesa-sleep-0002_report.json").is_file()
+    # the same sections as the report command's: the model measured its own explanations too
+    trusted = 'id="explanations"' in html and "how far to trust it" in html
+    assert detailed and trusted and (out / "mesa-sleep-0002_report.json").is_file()
     result = NightResult.load(next(cache.glob("mesa-sleep-0002_*.npz")))
     # the cache keeps the temporal maps of exactly the sample the report details
     chosen = [i for i, _ in choose_samples(result.stored, 1)]

@@ -115,6 +115,7 @@ class _NightJob:
     page_size: str = "A4"
     pdf_variant: str | None = None
     checkpoint: dict = field(default_factory=dict)
+    checkpoint_path: str = ""
     force: bool = False
 
 
@@ -144,6 +145,13 @@ def _detail_picker(count: int):
     return functools.partial(_chosen_sample_indices, count=count) if count > 0 else None
 
 
+@functools.lru_cache(maxsize=1)
+def _report_model(checkpoint_path: str):
+    """The model on the CPU, loaded once per worker: a report measures its own explanations with it,
+    as the ``report`` command's and the app's do."""
+    return _load_checkpoint(checkpoint_path, "cpu")
+
+
 def _write_reports(job: _NightJob, result, night) -> tuple[str, ...]:
     from ..report import build_report, reports_up_to_date, write_reports
     from ..store import record_id
@@ -158,7 +166,7 @@ def _write_reports(job: _NightJob, result, night) -> tuple[str, ...]:
         return ()
     report = build_report(result.inference(), night=night, checkpoint=job.checkpoint,
                           n_samples=job.num_samples, epochs_per_sample=job.epochs_per_sample,
-                          fingerprint=fingerprint)
+                          fingerprint=fingerprint, model=_report_model(job.checkpoint_path))
     paths = write_reports(report, job.output_dir, job.reports, stem=stem, page_size=job.page_size,
                           pdf_variant=job.pdf_variant)
     return tuple(str(path) for path in paths.values())
@@ -200,11 +208,15 @@ class _Inference:
     cache_root: str
 
 
-def _load(settings: _Inference):
+def _load_checkpoint(checkpoint: str, device: str):
     from ..checkpoint import load_model
 
-    return load_model(settings.checkpoint, num_channels=None, time_steps=None, seq_len=None,
-                      num_classes=None, device=settings.device)
+    return load_model(checkpoint, num_channels=None, time_steps=None, seq_len=None, num_classes=None,
+                      device=device)
+
+
+def _load(settings: _Inference):
+    return _load_checkpoint(settings.checkpoint, settings.device)
 
 
 def _infer_into_cache(model, settings: _Inference, nights: list, keys: dict[int, str]):
@@ -496,7 +508,8 @@ def run(args: argparse.Namespace) -> int:
         reports=tuple(dict.fromkeys(args.reports or ())), output_dir=str(args.output_dir),
         num_samples=args.num_samples, epochs_per_sample=args.epochs_per_sample,
         page_size=args.page_size, pdf_variant=args.pdf_variant,
-        checkpoint=checkpoint_summary(sources.checkpoint) if args.reports else {}, force=args.force)
+        checkpoint=checkpoint_summary(sources.checkpoint) if args.reports else {},
+        checkpoint_path=str(sources.checkpoint), force=args.force)
     with tqdm(total=len(subjects), desc="nights", unit="night", file=sys.stderr, disable=args.quiet) as bar:
         bar.update(len(plan.failed))
         if args.engine == "ray":
