@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Iterable
 
 from .errors import MesaReportError
 
@@ -29,22 +30,34 @@ def _command_module(name: str):
     return importlib.import_module(f"mesa_report.commands.{name}")
 
 
-def build_parser(available: dict[str, str] | None = None) -> argparse.ArgumentParser:
-    """Return the top-level parser with one sub-parser per available command."""
+def build_parser(available: dict[str, str] | None = None,
+                 full: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """Return the top-level parser with one sub-parser per available command.
+
+    Only the commands in ``full`` (all by default) import their module and define their options;
+    the others are listed with their help text alone, so ``mesa-report --help`` and a command's
+    own start stay quick (torch, pandas and WeasyPrint take seconds to import).
+    """
     parser = argparse.ArgumentParser(
         prog="mesa-report",
         description="Explainability for the MESA Transformer sleep-staging model.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, help_text in (available or COMMANDS).items():
-        try:
-            module = _command_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"mesa_report.commands.{name}":
-                raise
-            continue
+    commands = available or COMMANDS
+    defined = set(commands) if full is None else set(full)
+    for name, help_text in commands.items():
+        module = None
+        if name in defined:
+            try:
+                module = _command_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != f"mesa_report.commands.{name}":
+                    raise
+                continue
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if module is None:
+            continue
         command_parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                                     help="show tracebacks on errors")
         module.add_arguments(command_parser)
@@ -52,9 +65,17 @@ def build_parser(available: dict[str, str] | None = None) -> argparse.ArgumentPa
     return parser
 
 
+def _requested_command(argv: list[str]) -> str | None:
+    """The command named on the line (the first word that is not an option), if it is one."""
+    word = next((token for token in argv if not token.startswith("-")), None)
+    return word if word in COMMANDS else None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mesa-report`` console script."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    requested = _requested_command(argv)
+    parser = build_parser(full=[requested] if requested else [])
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)
