@@ -234,19 +234,31 @@ def pointing_game(model: MesaTransformer, samples: Samples, method: str,
     return result
 
 
-def sanity_check(model: MesaTransformer, samples: Samples, method: str, *, seed: int = 0,
-                 target_epochs: Sequence[int] = (0, 10, 19), maps: AttentionMaps | None = None) -> float:
-    """Mean Spearman correlation of token relevance between the model and a re-initialised copy.
+def reinitialised_copy(model: MesaTransformer, seed: int = 0) -> MesaTransformer:
+    """The model's architecture with fresh weights drawn from ``seed``, on the model's device.
 
-    The copy's weights come from ``seed`` without touching the caller's random state; ``maps``
-    are the trained model's maps of the samples, when already computed.
+    The caller's random state is left alone.
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        randomised = MesaTransformer(model.config).eval().to(next(model.parameters()).device)
+        return MesaTransformer(model.config).eval().to(next(model.parameters()).device)
+
+
+def sanity_check(model: MesaTransformer, samples: Samples, method: str, *, seed: int = 0,
+                 target_epochs: Sequence[int] = (0, 10, 19), maps: AttentionMaps | None = None,
+                 reference_maps: AttentionMaps | None = None) -> float:
+    """Mean Spearman correlation of token relevance between the model and a re-initialised copy.
+
+    The copy is :func:`reinitialised_copy` of ``seed``. ``maps`` are the trained model's maps of
+    the samples and ``reference_maps`` the copy's, when already computed (attention and rollout
+    read nothing else; the gradient method always runs both models).
+    """
+    if method == "gradient" or reference_maps is None:
+        randomised_of = epoch_token_relevance(reinitialised_copy(model, seed), samples.features, method)
+    else:  # the relevance comes from the copy's maps alone
+        randomised_of = epoch_token_relevance(model, samples.features, method, reference_maps)
     correlations = []
     trained_of = epoch_token_relevance(model, samples.features, method, maps)
-    randomised_of = epoch_token_relevance(randomised, samples.features, method)
     for t in target_epochs:
         for x, y in zip(trained_of(t), randomised_of(t)):
             rho = spearmanr(x.ravel(), y.ravel()).statistic

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .faithfulness import Samples, deletion_test, sanity_check
+from .faithfulness import Samples, deletion_test, reinitialised_copy, sanity_check
 from .inference import NightInference
 from .model import MesaTransformer
 from .stages import channel_label
@@ -71,14 +71,16 @@ def explanation_section(result: NightInference, night: Night, model: MesaTransfo
                                               for f in first_epochs])).to(device)
         samples = Samples(features, np.stack([result.labels[f:f + seq] for f in first_epochs]),
                           [result.mesaid] * len(first_epochs), list(first_epochs))
-        with torch.inference_mode():
-            maps = model(features, return_attention=True).attention  # one pass for both methods
+        with torch.inference_mode():  # one pass of each model for both methods
+            maps = model(features, return_attention=True).attention
+            reference_maps = reinitialised_copy(model)(features, return_attention=True).attention
         for method in TRUST_METHODS:
             deletion = deletion_test(model, samples, method, target_epochs=(2, seq // 2, seq - 3),
                                      fractions=(0.1,), n_random=2, maps=maps)
             trust.append(TrustRow(method, float(deletion.drop_relevant[0]), float(deletion.drop_random[0]),
                                   deletion.ratio_at(0.1),
-                                  sanity_check(model, samples, method, target_epochs=(seq // 2,), maps=maps)))
+                                  sanity_check(model, samples, method, target_epochs=(seq // 2,), maps=maps,
+                                               reference_maps=reference_maps)))
     return ExplanationSection(
         channel_names=tuple(channel_label(c) for c in result.channel_names), channel_rows=tuple(rows),
         share_past=summary.share_past, share_self=summary.share_self, share_future=summary.share_future,

@@ -9,7 +9,7 @@ import torch
 
 from mesa_report.faithfulness import (DELETION_FRACTIONS, DeletionResult, Samples, _delete, _hit_mask,
                                       collect_samples, deletion_test, faithfulness_table, format_table, pointing_game,
-                                      sanity_check)
+                                      reinitialised_copy, sanity_check)
 from mesa_report.store import NightStore, write_index, write_night
 
 
@@ -71,7 +71,9 @@ def test_sanity_check_and_table(tiny_model, samples):
     assert torch.equal(torch.rand(3), expected_next)  # the caller's random state is left alone
     with torch.inference_mode():
         maps = tiny_model(samples.features, return_attention=True).attention
-    assert sanity_check(tiny_model, samples, "attention", target_epochs=(0,), maps=maps) == pytest.approx(rho)
+        reference = reinitialised_copy(tiny_model)(samples.features, return_attention=True).attention
+    assert sanity_check(tiny_model, samples, "attention", target_epochs=(0,), maps=maps,
+                        reference_maps=reference) == pytest.approx(rho)  # the same copy, read from its maps
     table = format_table(faithfulness_table(tiny_model, samples, methods=["attention"]))
     assert table.splitlines()[0].startswith("| method") and "attention" in table
 
