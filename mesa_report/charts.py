@@ -267,6 +267,11 @@ def _title(text: str, subtitle: str | None = None) -> alt.TitleParams:
     return alt.TitleParams(text=text, subtitle=subtitle or alt.Undefined, anchor="start")
 
 
+def _field(name: str, type_: str, **props) -> dict:
+    """One encoding channel as its Vega-Lite dict (for charts built without Altair's channel objects)."""
+    return {"field": name, "type": type_, **props}
+
+
 def _tooltip(field: str, title: str, fmt: str | None = None) -> alt.Tooltip:
     return alt.Tooltip(field, title=title, format=fmt) if fmt else alt.Tooltip(field, title=title)
 
@@ -458,24 +463,24 @@ def prediction_strip_chart(true_labels, pred_labels, confidence, *,
     predicted = [stage_name(c, class_names) for c in pred]
     both = table(epoch_label=labels * 2, epoch=np.tile(epoch, 2), series=["scored"] * n + ["predicted"] * n,
                  stage=scored + predicted, confidence=np.tile(conf, 2))
-    x = alt.X("epoch_label:O", sort=labels, axis=None)
-    tooltip = [_tooltip("epoch:O", "epoch"), _tooltip("series:N", "row"),
-               _tooltip("stage:N", "stage"), _tooltip("confidence:Q", "confidence", ".3f")]
-    base = alt.Chart().encode(x=x, y=alt.Y("series:N", sort=["scored", "predicted"], title=None))
-    tiles = base.mark_rect(stroke="white", strokeWidth=0.5).encode(
-        color=alt.Color("stage:N", scale=stage_colour_scale(class_names), title="stage"),
-        tooltip=tooltip,
-    )
-    text = base.mark_text(fontSize=8, color="white").encode(text=alt.Text("stage:N"))
-    bars = (
-        alt.Chart(table(epoch_label=labels, epoch=epoch, series=["predicted"] * n, stage=predicted,
-                        confidence=conf))
-        .mark_bar(color="#555555")
-        .encode(x=x, y=alt.Y("confidence:Q", scale=alt.Scale(domain=[0, 1]), title="confidence",
-                             axis=alt.Axis(values=[0, 0.5, 1], format=".1f")),
-                tooltip=tooltip)
-        .properties(width=width_px, height=40)
-    )
+    # plain Vega-Lite encodings, as in trace_chart: Altair's channel objects are copied at every step
+    x = _field("epoch_label", "ordinal", sort=labels, axis=None)
+    tooltip = [_field("epoch", "ordinal", title="epoch"), _field("series", "nominal", title="row"),
+               _field("stage", "nominal", title="stage"),
+               _field("confidence", "quantitative", title="confidence", format=".3f")]
+    y = _field("series", "nominal", sort=["scored", "predicted"], title=None)
+    tiles = alt.Chart(mark={"type": "rect", "stroke": "white", "strokeWidth": 0.5}, encoding=alt.FacetedEncoding(
+        x=x, y=y, tooltip=tooltip,
+        color=_field("stage", "nominal", scale=stage_colour_scale(class_names).to_dict(), title="stage")))
+    text = alt.Chart(mark={"type": "text", "fontSize": 8, "color": "white"}, encoding=alt.FacetedEncoding(
+        x=x, y=y, text={"field": "stage", "type": "nominal"}))
+    bars = alt.Chart(
+        table(epoch_label=labels, epoch=epoch, series=["predicted"] * n, stage=predicted, confidence=conf),
+        mark={"type": "bar", "color": "#555555"}, width=width_px, height=40,
+        encoding=alt.FacetedEncoding(
+            x=x, tooltip=tooltip,
+            y=_field("confidence", "quantitative", scale={"domain": [0, 1]}, title="confidence",
+                     axis={"values": [0, 0.5, 1], "format": ".1f"})))
     return alt.vconcat(alt.layer(tiles, text, data=both, width=width_px, height=36), bars, spacing=4)
 
 
@@ -655,34 +660,42 @@ def trace_chart(signal, sfreq_hz: float, token_relevance, token_start_s, token_e
     start, end = _token_check(relevance.shape[0], token_start_s, token_end_s)
     label = channel_label(str(channel_name))
     duration_s = sig.shape[0] / float(sfreq_hz)
-    x_scale = alt.Scale(domain=[0.0, max(duration_s, float(end.max()))], nice=False, zero=True)
+    # Encodings are plain Vega-Lite dicts here: Altair copies every channel object each time a
+    # chart is layered, concatenated or turned into a spec, and this chart is drawn three times
+    # per epoch shown (half the cost of building and converting it went into those copies).
+    x_scale = {"domain": [0.0, max(duration_s, float(end.max()))], "nice": False, "zero": True}
     tokens = table(token=np.arange(relevance.shape[0]), start_s=start, end_s=end, relevance=relevance)
     kept = _envelope(sig, TRACE_WIDTH_PX)  # what the plot's pixels can show, not every sample
     trace = table(time_s=kept / float(sfreq_hz), amplitude=sig[kept])
-    colour = alt.Color("relevance:Q", scale=colour_scale(cmap), title=relevance_title)
-    tooltip = [_tooltip("token:O", "token"), _tooltip("start_s:Q", "from (s)", ".2f"),
-               _tooltip("end_s:Q", "to (s)", ".2f"), _tooltip("relevance:Q", relevance_title, ".4f")]
+    colour = {"field": "relevance", "type": "quantitative", "scale": colour_scale(cmap).to_dict(),
+              "title": relevance_title}
+    tooltip = [_field("token", "ordinal", title="token"),
+               _field("start_s", "quantitative", title="from (s)", format=".2f"),
+               _field("end_s", "quantitative", title="to (s)", format=".2f"),
+               _field("relevance", "quantitative", title=relevance_title, format=".4f")]
+    unlabelled_x = {"labels": False}  # the strip below labels the time axis
     # white outlines mark the token boundaries (a rule layer would cost a third of the chart)
-    shared_x = alt.Axis(labels=False)  # the strip below labels the time axis
-    shade = alt.Chart(tokens).mark_rect(fillOpacity=0.55, stroke="white", strokeWidth=0.8).encode(
-        x=alt.X("start_s:Q", scale=x_scale, title=None, axis=shared_x), x2=alt.X2("end_s"), color=colour,
-        tooltip=tooltip)
-    line = alt.Chart(trace).mark_line(color="#111111", strokeWidth=0.7).encode(
-        x=alt.X("time_s:Q", scale=x_scale, title=None, axis=shared_x),
-        y=alt.Y("amplitude:Q", title=f"{label} ({amplitude_unit})"),
-        tooltip=[_tooltip("time_s:Q", "time (s)", ".3f"), _tooltip("amplitude:Q", amplitude_unit, ".3f")],
-    )
-    strip = alt.Chart(tokens).mark_rect(stroke="white", strokeWidth=0.8).encode(
-        x=alt.X("start_s:Q", scale=x_scale, title="time in epoch (s)"), x2=alt.X2("end_s"),
-        y=alt.Y("relevance:Q", title=relevance_title, axis=alt.Axis(tickCount=2)),
-        color=colour, tooltip=tooltip,
-    )
-    return alt.vconcat(
-        alt.layer(shade, line, width=TRACE_WIDTH_PX, height=TRACE_HEIGHT_PX),
-        strip.properties(width=TRACE_WIDTH_PX, height=RELEVANCE_HEIGHT_PX),
-        spacing=4,
-        title=_title(title or label, "shading: attention each time token receives (mean over queries)"),
-    )
+    shade = alt.Chart(tokens, mark={"type": "rect", "fillOpacity": 0.55, "stroke": "white", "strokeWidth": 0.8},
+                      encoding=alt.FacetedEncoding(
+                          x=_field("start_s", "quantitative", scale=x_scale, title=None, axis=unlabelled_x),
+                          x2={"field": "end_s"}, color=colour, tooltip=tooltip))
+    line = alt.Chart(trace, mark={"type": "line", "color": "#111111", "strokeWidth": 0.7},
+                     encoding=alt.FacetedEncoding(
+                         x=_field("time_s", "quantitative", scale=x_scale, title=None, axis=unlabelled_x),
+                         y=_field("amplitude", "quantitative", title=f"{label} ({amplitude_unit})"),
+                         tooltip=[_field("time_s", "quantitative", title="time (s)", format=".3f"),
+                                  _field("amplitude", "quantitative", title=amplitude_unit, format=".3f")]))
+    strip = alt.Chart(tokens, mark={"type": "rect", "stroke": "white", "strokeWidth": 0.8},
+                      width=TRACE_WIDTH_PX, height=RELEVANCE_HEIGHT_PX,
+                      encoding=alt.FacetedEncoding(
+                          x=_field("start_s", "quantitative", scale=x_scale, title="time in epoch (s)"),
+                          x2={"field": "end_s"},
+                          y=_field("relevance", "quantitative", title=relevance_title, axis={"tickCount": 2}),
+                          color=colour, tooltip=tooltip))
+    title = {"text": title or label, "subtitle": "shading: attention each time token receives (mean over queries)",
+             "anchor": "start"}
+    return alt.vconcat(alt.layer(shade, line, width=TRACE_WIDTH_PX, height=TRACE_HEIGHT_PX), strip,
+                       spacing=4, title=title)
 
 
 # --------------------------------------------------------------------------------------------
@@ -758,7 +771,8 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
     end_h = (epoch + 1) * float(epoch_seconds) / 3600.0
     wrong = (true >= 0) & (true != pred)  # (E,)
     order = hypnogram_order(class_names, with_unscored=bool((true < 0).any() or (pred < 0).any()))
-    x_scale = alt.Scale(domain=[float(start_h[0]), float(end_h[-1])], nice=False, zero=False)
+    # plain Vega-Lite encodings, as in trace_chart: Altair's channel objects are copied at every step
+    x_scale = {"domain": [float(start_h[0]), float(end_h[-1])], "nice": False, "zero": False}
     common = {
         "epoch": epoch, "start_h": start_h, "end_h": end_h,
         "clock": np.array([f"{int(s // 3600)}:{int(s % 3600 // 60):02d}:{int(s % 60):02d}"
@@ -767,44 +781,52 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
         "predicted": np.array([stage_name(c, class_names) for c in pred]),
         "confidence": conf,
     }  # (E,) each
-    tooltip = [_tooltip("epoch:O", "epoch"), _tooltip("clock:N", "time (h:mm:ss)"),
-               _tooltip("scored:N", "scored"), _tooltip("predicted:N", "predicted"),
-               _tooltip("confidence:Q", "confidence", ".3f")]
+    tooltip = [_field("epoch", "ordinal", title="epoch"), _field("clock", "nominal", title="time (h:mm:ss)"),
+               _field("scored", "nominal", title="scored"), _field("predicted", "nominal", title="predicted"),
+               _field("confidence", "quantitative", title="confidence", format=".3f")]
     y_height = HYPNOGRAM_ROW_PX * len(order)
-    shared_x = alt.Axis(labels=False)  # the confidence panel below labels the time axis
+    unlabelled_x = {"labels": False}  # the confidence panel below labels the time axis
+    stage_colours = stage_colour_scale(class_names).to_dict()
     panels = []
     for series in ("scored", "predicted"):
-        y = alt.Y("stage:N", sort=order, scale=alt.Scale(domain=order), title=series)
-        rem_band = (
-            alt.Chart(table(stage=["REM"]))
-            .mark_rect(color=REM_BAND_COLOUR)
-            .encode(y=y)
-        ) if "REM" in order else None
+        y = _field("stage", "nominal", sort=order, scale={"domain": order}, title=series)
+        layers = []
+        if "REM" in order:
+            layers.append(alt.Chart(table(stage=["REM"]), mark={"type": "rect", "color": REM_BAND_COLOUR},
+                                    encoding=alt.FacetedEncoding(y=y)))
         runs = _stage_runs(common[series], start_h, end_h, float(epoch_seconds))
-        tiles = alt.Chart(table(**runs)).mark_rect().encode(
-            x=alt.X("start_h:Q", scale=x_scale, title=None, axis=shared_x), x2=alt.X2("end_h"), y=y,
-            color=alt.Color("stage:N", scale=stage_colour_scale(class_names), title="stage"),
-            tooltip=[_tooltip("stage:N", series), _tooltip("start_h:Q", "from (h)", ".3f"),
-                     _tooltip("end_h:Q", "to (h)", ".3f"), _tooltip("minutes:Q", "minutes", ".1f")],
-        )
+        layers.append(alt.Chart(table(**runs), mark={"type": "rect"}, encoding=alt.FacetedEncoding(
+            x=_field("start_h", "quantitative", scale=x_scale, title=None, axis=unlabelled_x),
+            x2={"field": "end_h"}, y=y,
+            color=_field("stage", "nominal", scale=stage_colours, title="stage"),
+            tooltip=[_field("stage", "nominal", title=series),
+                     _field("start_h", "quantitative", title="from (h)", format=".3f"),
+                     _field("end_h", "quantitative", title="to (h)", format=".3f"),
+                     _field("minutes", "quantitative", title="minutes", format=".1f")])))
         # the scorer's step line: along each run, then down or up to the next (one point per run)
-        steps = alt.Chart(table(at_h=np.append(runs["start_h"], runs["end_h"][-1]),
-                                stage=np.append(runs["stage"], runs["stage"][-1]))).mark_line(
-            color="#333333", strokeWidth=0.8, interpolate="step-after").encode(
-            x=alt.X("at_h:Q", scale=x_scale, axis=shared_x), y=y, order=alt.Order("at_h:Q"))
-        layers = [layer for layer in (rem_band, tiles, steps) if layer is not None]
+        layers.append(alt.Chart(
+            table(at_h=np.append(runs["start_h"], runs["end_h"][-1]),
+                  stage=np.append(runs["stage"], runs["stage"][-1])),
+            mark={"type": "line", "color": "#333333", "strokeWidth": 0.8, "interpolate": "step-after"},
+            encoding=alt.FacetedEncoding(
+                x=_field("at_h", "quantitative", scale=x_scale, axis=unlabelled_x), y=y,
+                order=_field("at_h", "quantitative"))))
         panels.append(alt.layer(*layers, width=HYPNOGRAM_WIDTH_PX, height=y_height))
-    conf_line = alt.Chart(table(**common)).mark_area(color="#7f8c8d", opacity=0.5, interpolate="step-after").encode(
-        x=alt.X("start_h:Q", scale=x_scale, title="time since start (h)"),
-        y=alt.Y("confidence:Q", scale=alt.Scale(domain=[0, 1]), title="confidence",
-                axis=alt.Axis(values=[0, 0.5, 1])),
-        tooltip=tooltip,
-    )
-    wrong_ticks = alt.Chart(table(**{k: v[wrong] for k, v in common.items()})).mark_rule(color=WRONG_COLOUR, strokeWidth=1).encode(
-        x=alt.X("start_h:Q", scale=x_scale), y=alt.datum(0.9), y2=alt.datum(1.0), tooltip=tooltip)
+    conf_line = alt.Chart(
+        table(**common), mark={"type": "area", "color": "#7f8c8d", "opacity": 0.5, "interpolate": "step-after"},
+        encoding=alt.FacetedEncoding(
+            x=_field("start_h", "quantitative", scale=x_scale, title="time since start (h)"),
+            y=_field("confidence", "quantitative", scale={"domain": [0, 1]}, title="confidence",
+                     axis={"values": [0, 0.5, 1]}),
+            tooltip=tooltip))
+    wrong_ticks = alt.Chart(
+        table(**{k: v[wrong] for k, v in common.items()}), mark={"type": "rule", "color": WRONG_COLOUR, "strokeWidth": 1},
+        encoding=alt.FacetedEncoding(x=_field("start_h", "quantitative", scale=x_scale), y={"datum": 0.9},
+                                     y2={"datum": 1.0}, tooltip=tooltip))
     panels.append(alt.layer(conf_line, wrong_ticks, width=HYPNOGRAM_WIDTH_PX, height=CONFIDENCE_HEIGHT_PX))
-    return alt.vconcat(*panels, spacing=6, resolve=alt.Resolve(scale=alt.ScaleResolveMap(x="shared")),
-                       title=_title(title or "hypnogram", "red ticks: wrong predictions"))
+    return alt.vconcat(*panels, spacing=6, resolve={"scale": {"x": "shared"}},
+                       title={"text": title or "hypnogram", "subtitle": "red ticks: wrong predictions",
+                              "anchor": "start"})
 
 
 def confusion_chart(matrix, class_names: Sequence[str], *, cmap: str = CONFUSION_CMAP,
