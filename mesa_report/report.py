@@ -46,24 +46,10 @@ from .pdf_charts import (FIGURE_URL, PLACE_PREFIX, chart_pdfs, chart_places, fig
                          lay_charts, placeholders)
 from .render import chart_spec, concat_specs, render_spec, spec_json, vega_javascript
 from .report_explanations import ExplanationSection, explanation_section
+from .report_options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES, PDF_VARIANTS
 from .selection import informative_epochs, rank_samples, stage_transitions, wrong_predictions
 from .stages import STAGE_COLOURS, UNSCORED, UNSCORED_COLOUR, channel_label, stage_name
 from .store import record_id
-
-FORMATS = ("html", "pdf")
-"""Report formats, also the file suffixes."""
-
-PAGE_SIZES = ("A4", "Letter")
-"""Paper sizes of the PDF report."""
-
-PDF_VARIANTS = ("pdf/a-3b", "pdf/ua-1")
-"""Optional PDF flavours: archival (PDF/A-3b) or accessible, tagged (PDF/UA-1)."""
-
-DEFAULT_SAMPLES = 3
-"""Samples shown in detail by default."""
-
-DEFAULT_EPOCHS_PER_SAMPLE = 1
-"""Epochs of each sample shown with channel, temporal attention and traces by default."""
 
 TEMPLATE_NAME = "report.html.j2"
 REPORT_SUFFIX = "_report"

@@ -51,7 +51,7 @@ PLAN_THREADS = 8
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Nights, data, outputs, reports and engine options."""
     from ..cohort import KEEP_ATTENTION
-    from ..report import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES, PDF_VARIANTS
+    from ..report_options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES, PDF_VARIANTS
     from ..sources import add_data_arguments, add_subject_arguments
     from ..summaries import SUMMARY_METHODS
 

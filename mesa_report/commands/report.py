@@ -30,7 +30,7 @@ DEFAULT_OUTPUT_DIR = Path("reports")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Subject choice, formats, output and the same data options as ``visualize``."""
-    from ..report import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES, PDF_VARIANTS
+    from ..report_options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES, PDF_VARIANTS
     from ..sources import add_data_arguments, add_subject_arguments
 
     add_subject_arguments(parser, "subjects")
