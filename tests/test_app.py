@@ -4,6 +4,7 @@ working app. The navigation rules themselves are checked directly."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 import streamlit as st
 import torch
+from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from mesa_report import app_sources
@@ -333,7 +335,7 @@ def test_typed_paths_are_checked_before_anything_is_opened(tmp_path):
         app_sources.demo_size({app_sources.DEMO_SIZE_ENV: "lots"})
 
 
-def test_the_png_of_the_view_and_the_html_report_of_the_night(app):
+def test_the_png_of_the_view_and_the_reports_of_the_night(app):
     at = app().run()
     result = stored_inference(at)
     att = support.sample_maps(result, 1, layer=1, head=None)
@@ -346,6 +348,9 @@ def test_the_png_of_the_view_and_the_html_report_of_the_night(app):
     html = support.report_bytes("html", result, night, opened.checkpoint).decode("utf-8")
     assert html.startswith("<!DOCTYPE html>") and "mesa-sleep-0001" in html
     assert 'src="http' not in html and "<link" not in html  # standalone: nothing from the network
+    pdf = support.report_bytes("pdf", result, night, opened.checkpoint)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert pdf[:5] == b"%PDF-" and "mesa-sleep-0001" in text and "inter-epoch attention" in text
 
 
 def test_ten_sessions_stepping_at_once_keep_their_own_views_and_memory_stays_bounded(app):
