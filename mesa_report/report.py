@@ -877,6 +877,10 @@ def render_pdf(report: SubjectReport, *, page_size: str = "A4",
                pdf_variant: str | None = None) -> bytes:
     """The report as PDF bytes (WeasyPrint), with metadata, running header and page numbers.
 
+    Every chart is vector. By default vl-convert draws each chart as a PDF page that is laid onto
+    the place WeasyPrint kept for it (:mod:`mesa_report.pdf_charts`); the variants let WeasyPrint
+    draw the charts' SVG, slower, so that they belong to the archival or tagged structure.
+
     Parameters
     ----------
     report : SubjectReport
