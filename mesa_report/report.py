@@ -27,7 +27,6 @@ import dataclasses
 import datetime as dt
 import functools
 import importlib.resources
-import io
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence

@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from mesa_report.demo import generate_night, write_edf, write_nsrr_xml

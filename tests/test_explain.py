@@ -8,9 +8,6 @@ import torch
 from mesa_report.errors import ConfigError
 from mesa_report.explain import (METHODS, attention_gradients, attention_rollout, explain, raw_attention,
                                  rollout, token_relevance)
-from mesa_report.model import MesaTransformer, ModelConfig
-
-from .conftest import TINY
 
 
 @pytest.fixture
