@@ -1,9 +1,9 @@
 """mesa-report's app: step through a night's samples and see where the model looked.
 
 Run it with ``streamlit run streamlit_app.py`` (``make app``). This file only lays out widgets
-and charts: what is opened lives in ``mesa_report.app_sources``, caching and views in
-``mesa_report.app_support``, navigation and the URL in ``mesa_report.app_state``, and every chart
-comes from ``mesa_report.charts``.
+and charts: what is opened lives in ``mesa_report.app.sources``, caching and views in
+``mesa_report.app.support``, navigation and the URL in ``mesa_report.app.state``, and every chart
+comes from ``mesa_report.charts.core``.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import functools
 
 import streamlit as st
 
-from mesa_report import app_sources
-from mesa_report import app_state as nav
-from mesa_report import app_support as support
-from mesa_report import charts
-from mesa_report.errors import MesaReportError
-from mesa_report.stages import channel_label
-from mesa_report.store import record_id
+from mesa_report.app import sources as app_sources
+from mesa_report.app import state as nav
+from mesa_report.app import support
+from mesa_report.charts import core as charts
+from mesa_report.core.errors import MesaReportError
+from mesa_report.core.vocabulary import channel_label
+from mesa_report.data.store import record_id
 
 st.set_page_config(page_title="mesa-report", page_icon="🧠", layout="wide")
 state = st.session_state

@@ -8,7 +8,7 @@ files in ``attention_visualizations/``); any ``mesa-report visualize`` option ma
 
 import sys
 
-from mesa_report.cli import main
+from mesa_report.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(["visualize", *sys.argv[1:]]))

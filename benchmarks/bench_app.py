@@ -61,7 +61,7 @@ def app_test_timings(clicks: int) -> dict[str, list[float]]:
 
 def browser_timings(clicks: int) -> dict[str, list[float]]:
     """Seconds of Next clicks in headless Chromium: the server's run, and click to new URL."""
-    from mesa_report.app_server import click_and_wait, open_page, serve_app, wait_for_charts
+    from mesa_report.app.server import click_and_wait, open_page, serve_app, wait_for_charts
 
     round_trips = []
     with serve_app(ready_timeout_s=600) as url, open_page(url, timeout_s=600, timer=True) as page:
@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--no-browser", action="store_true", help="skip the headless Chromium timing")
     args = parser.parse_args()
 
-    from mesa_report.app_sources import demo_size, demo_sources
+    from mesa_report.app.sources import demo_size, demo_sources
 
     started = time.perf_counter()
     sources = demo_sources()

@@ -3,10 +3,10 @@
 The nights are generated on the fly (never written to disk): a few random base signals in host
 memory, shared by the nights as views, each night with its own stages. Timed separately:
 
-- inference: :func:`mesa_report.cohort.infer_cohort` over every night (windows of several
+- inference: :func:`mesa_report.inference.cohort.infer_cohort` over every night (windows of several
   nights per batch; on CUDA bf16 autocast, pinned memory and a loading thread);
 - end to end: the same, plus each night's table row (metrics and rollout summaries,
-  :func:`mesa_report.cohort.table_row`) made in worker processes as nights finish.
+  :func:`mesa_report.explain.cohort_table.table_row`) made in worker processes as nights finish.
 
     python benchmarks/bench_cohort.py                       # 200 nights of 8 h, the seed's model size
     python benchmarks/bench_cohort.py --hours 0.25          # the same on a slow CPU, in minutes
@@ -30,11 +30,12 @@ from _common import machine, print_table
 import numpy as np
 import torch
 
-from mesa_report.checkpoint import file_sha256
-from mesa_report.cohort import NightResult, _Transfer, infer_cohort, table_row
-from mesa_report.inference import infer_night, sample_starts
-from mesa_report.model import MesaTransformer, ModelConfig
-from mesa_report.store import EPOCH_SAMPLES, Night, night_filename, stage_string, write_night
+from mesa_report.model.checkpoint import file_sha256
+from mesa_report.explain.cohort_table import table_row
+from mesa_report.inference.cohort import NightResult, _Transfer, infer_cohort
+from mesa_report.inference.night import infer_night, sample_starts
+from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.data.store import EPOCH_SAMPLES, Night, night_filename, stage_string, write_night
 
 MESA_NIGHTS = 2056
 MESA_EPOCHS = 2_200_000

@@ -1,7 +1,7 @@
 """Benchmark of the data layer: window reads from a store, and preprocessing speed.
 
 1. Windows per second from one ~8 h night of random data: the seed's way (``torch.load`` of the
-   whole night for every window) against :class:`mesa_report.dataset.MesaWindowDataset`
+   whole night for every window) against :class:`mesa_report.data.dataset.MesaWindowDataset`
    (memory-mapped; random windows, and shuffled batches through ``create_mesa_dataloader``).
 2. ``preprocess`` seconds per recorded hour of a 20-channel 256 Hz EDF, and the peak memory of the
    process that ran it (a fresh process, so the figure is its own).
@@ -26,9 +26,9 @@ import edfio
 import numpy as np
 import torch
 
-from mesa_report.dataset import MesaWindowDataset, create_mesa_dataloader
-from mesa_report.ingest import preprocess
-from mesa_report.store import EPOCH_SAMPLES, SEQ_LEN, SFREQ_HZ, night_filename, write_index
+from mesa_report.data.dataset import MesaWindowDataset, create_mesa_dataloader
+from mesa_report.data.ingest import preprocess
+from mesa_report.data.store import EPOCH_SAMPLES, SEQ_LEN, SFREQ_HZ, night_filename, write_index
 
 EDF_RATE_HZ = 256
 EDF_CHANNELS = ("EEG1", "EEG2", "EEG3", "EOG-L", "EOG-R", "EMG", "EKG", "Flow", "Thor", "Abdo",

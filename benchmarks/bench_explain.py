@@ -16,12 +16,12 @@ from _common import machine, print_table
 import numpy as np
 import torch
 
-from mesa_report.checkpoint import load_model
+from mesa_report.model.checkpoint import load_model
 from mesa_report.demo import DEMO_CHECKPOINT, demo_store
-from mesa_report.explain import attention_gradients, gradient_attention
-from mesa_report.inference import infer_night
-from mesa_report.store import NightStore
-from mesa_report.summaries import sample_relevance
+from mesa_report.explain.methods import attention_gradients, gradient_attention
+from mesa_report.inference.night import infer_night
+from mesa_report.data.store import NightStore
+from mesa_report.explain.summaries import sample_relevance
 
 
 def seconds(fn) -> float:

@@ -14,7 +14,7 @@ from _common import machine, print_table, timeit
 
 import torch
 
-from mesa_report.model import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer, ModelConfig
 from tests.test_model import SeedReference
 
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mesa_report.render import save_chart
-from mesa_report.stages import CLASS_NAMES_6, channel_label, stage_name
-from mesa_report.visualize import SampleAttention, sample_charts
+from mesa_report.render.vega import save_chart
+from mesa_report.core.vocabulary import CLASS_NAMES_6, channel_label, stage_name
+from mesa_report.report.seed_pngs import SampleAttention, sample_charts
 
 SEQ_LEN = 20
 N_CHANNELS = 3

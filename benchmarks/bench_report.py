@@ -36,7 +36,7 @@ def timed(fn: Callable[[], object]) -> tuple[object, float, float]:
 def demo_sources(cache: Path) -> tuple[Path, Path, Path, str]:
     """Checkpoint, store folder, index CSV and what the checkpoint is."""
     from mesa_report import demo
-    from mesa_report.app_sources import untrained_checkpoint
+    from mesa_report.app.sources import untrained_checkpoint
 
     store = demo.demo_store(progress=True)
     if demo.DEMO_CHECKPOINT.is_file():
@@ -52,12 +52,12 @@ def main() -> None:
     parser.add_argument("--skip-all", action="store_true", help="leave out the cohort run")
     args = parser.parse_args()
 
-    from mesa_report.checkpoint import checkpoint_summary, load_model
-    from mesa_report.inference import infer_night
-    from mesa_report.pdf_charts import chart_pdfs
-    from mesa_report.render import render_spec, vega_javascript
-    from mesa_report.report import build_report, render_html, render_pdf
-    from mesa_report.store import NightStore
+    from mesa_report.model.checkpoint import checkpoint_summary, load_model
+    from mesa_report.inference.night import infer_night
+    from mesa_report.render.pdf_charts import chart_pdfs
+    from mesa_report.render.vega import render_spec, vega_javascript
+    from mesa_report.report.document import build_report, render_html, render_pdf
+    from mesa_report.data.store import NightStore
 
     cache = Path(tempfile.mkdtemp(prefix="bench-report-"))
     checkpoint, preprocessed_dir, csv_path, what = demo_sources(cache)
@@ -114,7 +114,7 @@ def main() -> None:
     if args.skip_all:
         return
     out = cache / "reports"
-    command = [sys.executable, "-m", "mesa_report.cli", "report", "--all", "--jobs", str(args.jobs),
+    command = [sys.executable, "-m", "mesa_report.cli.main", "report", "--all", "--jobs", str(args.jobs),
                "--force", "--quiet", "--output_dir", str(out), "--checkpoint_path", str(checkpoint),
                "--preprocessed_dir", str(preprocessed_dir), "--csv_path", str(csv_path)]
     started = time.perf_counter()

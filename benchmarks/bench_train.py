@@ -13,8 +13,8 @@ from _common import machine, print_table, timeit
 
 import torch
 
-from mesa_report.model import MesaTransformer, ModelConfig
-from mesa_report.train import focal_loss
+from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.train import focal_loss
 from tests.test_model import SeedReference
 
 DEMO_SIZE = dict(d_model=64, dim_feedforward=128, classifier_hidden=128, cnn_channels=(16, 32),

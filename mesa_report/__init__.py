@@ -15,16 +15,16 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_model": "mesa_report.checkpoint",
-    "save_checkpoint": "mesa_report.checkpoint",
-    "MesaTransformer": "mesa_report.model",
-    "ModelConfig": "mesa_report.model",
-    "AttentionMaps": "mesa_report.model",
-    "create_mesa_dataloader": "mesa_report.dataset",
-    "MesaWindowDataset": "mesa_report.dataset",
-    "NightStore": "mesa_report.store",
-    "visualize_sample_attention": "mesa_report.visualize",
-    "MesaReportError": "mesa_report.errors",
+    "load_model": "mesa_report.model.checkpoint",
+    "save_checkpoint": "mesa_report.model.checkpoint",
+    "MesaTransformer": "mesa_report.model.network",
+    "ModelConfig": "mesa_report.model.network",
+    "AttentionMaps": "mesa_report.model.network",
+    "create_mesa_dataloader": "mesa_report.data.dataset",
+    "MesaWindowDataset": "mesa_report.data.dataset",
+    "NightStore": "mesa_report.data.store",
+    "visualize_sample_attention": "mesa_report.report.seed_pngs",
+    "MesaReportError": "mesa_report.core.errors",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -5,6 +5,6 @@ Examples
 >>> from mesa_report.mesa_dataloader import create_mesa_dataloader
 """
 
-from .dataset import MesaWindowDataset, create_mesa_dataloader
+from mesa_report.data.dataset import MesaWindowDataset, create_mesa_dataloader
 
 __all__ = ["MesaWindowDataset", "create_mesa_dataloader"]

@@ -5,7 +5,7 @@ Examples
 >>> from mesa_report.visualize_attention_heatmaps import load_model, visualize_sample_attention
 """
 
-from .checkpoint import load_model
-from .visualize import visualize_sample_attention
+from mesa_report.model.checkpoint import load_model
+from mesa_report.report.seed_pngs import visualize_sample_attention
 
 __all__ = ["load_model", "visualize_sample_attention"]

@@ -1,7 +1,7 @@
 """Make ``docs/app.png``: the README's picture of the app on the demo cohort.
 
 The app is served and photographed exactly as the browser test does it
-(:mod:`mesa_report.app_server`): ``streamlit run streamlit_app.py`` on a free localhost port,
+(:mod:`mesa_report.app.server`): ``streamlit run streamlit_app.py`` on a free localhost port,
 headless Chromium, the whole page once every chart is drawn. Before the picture it jumps to the
 night's first wrong prediction, so the epoch views show a case worth a look.
 
@@ -20,15 +20,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as `python scripts/screenshot_app.py` from anywhere
     sys.path.insert(0, str(REPO_ROOT))
 
-from mesa_report.app_server import (  # noqa: E402
+from mesa_report.app.server import (  # noqa: E402
     click_and_wait,
     full_screenshot,
     open_page,
     serve_app,
     wait_for_charts,
 )
-from mesa_report.app_sources import demo_sources  # noqa: E402
-from mesa_report.store import record_id  # noqa: E402
+from mesa_report.app.sources import demo_sources  # noqa: E402
+from mesa_report.data.store import record_id  # noqa: E402
 
 
 def main() -> int:

@@ -41,8 +41,8 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "mesa_report" / "demo" / "demo_model.pth")
     args = parser.parse_args()
 
-    from mesa_report.checkpoint import load_model, read_checkpoint, save_checkpoint
-    from mesa_report.cli import main as cli
+    from mesa_report.model.checkpoint import load_model, read_checkpoint, save_checkpoint
+    from mesa_report.cli.main import main as cli
     from mesa_report.demo import demo_store
 
     started = time.perf_counter()

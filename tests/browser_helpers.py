@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mesa_report import demo
-from mesa_report.app_sources import DEMO_SIZE_ENV
+from mesa_report.core.settings import DEMO_SIZE_ENV
 
 DEMO_NIGHTS = 2
 DEMO_HOURS = 0.5

@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny real models, the real-data folder, and a fixed seed."""
+"""Shared fixtures: a private cache folder, tiny real models, the real-data folder, and a fixed seed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
-from mesa_report.model import MesaTransformer, ModelConfig
+from mesa_report.core.settings import CACHE_ENV
+from mesa_report.model.network import MesaTransformer, ModelConfig
 
 # Property-based tests: 60 examples each in the normal suite, 5,000 with HYPOTHESIS_PROFILE=long.
 settings.register_profile("default", max_examples=60, deadline=None,
@@ -25,6 +26,18 @@ REALDATA = REPO_ROOT.parent / "shared" / "realdata"
 TINY = dict(d_model=32, dim_feedforward=64, classifier_hidden=64, cnn_channels=(8, 16),
             temporal_heads=4, channel_heads=2, epoch_heads=4)
 """Sizes of the small real model used in unit tests (the seed's architecture, narrower)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory) -> Path:
+    """Every test (and every process a test starts) caches into a temporary folder, never the user's.
+
+    The folder lives for the whole session, so the demo cohort is built once per run.
+    """
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(folder))
+        yield folder
 
 
 def randomise_batchnorm(model: MesaTransformer, seed: int = 0) -> MesaTransformer:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mesa_report.annotations import fit_labels, read_stages
-from mesa_report.errors import IngestError
+from mesa_report.data.annotations import fit_labels, read_stages
+from mesa_report.core.errors import IngestError
 
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "nsrr_xml"
 needs_realdata = pytest.mark.skipif(not REALDATA.is_dir(),

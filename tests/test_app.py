@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from pathlib import Path
 
 import numpy as np
@@ -16,18 +15,19 @@ import torch
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
-from mesa_report import app_sources
-from mesa_report import app_state as nav
-from mesa_report import app_support as support
-from mesa_report import demo, inference
-from mesa_report.charts import TRACE_WIDTH_PX
-from mesa_report.checkpoint import save_checkpoint
-from mesa_report.errors import CheckpointError, DataError
-from mesa_report.explain import attention_rollout
-from mesa_report.metrics import night_metrics
-from mesa_report.model import MesaTransformer, ModelConfig
-from mesa_report.stages import stage_name
-from mesa_report.store import NightStore, night_filename, write_index, write_night
+from mesa_report.app import sources as app_sources
+from mesa_report.app import state as nav
+from mesa_report.app import support
+from mesa_report import demo
+from mesa_report.inference import night as inference
+from mesa_report.charts.core import TRACE_WIDTH_PX
+from mesa_report.model.checkpoint import save_checkpoint
+from mesa_report.core.errors import CheckpointError, DataError
+from mesa_report.explain.methods import attention_rollout
+from mesa_report.scoring.metrics import night_metrics
+from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.core.vocabulary import stage_name
+from mesa_report.data.store import NightStore, night_filename, write_index, write_night
 
 from .browser_helpers import chart_data, chart_titled, demo_env
 from .conftest import REPO_ROOT, TINY
@@ -331,8 +331,6 @@ def test_typed_paths_are_checked_before_anything_is_opened(tmp_path):
         app_sources.check_checkpoint_path(tmp_path / "notes.txt")
     with pytest.raises(DataError, match="without its preprocessed folder"):
         app_sources.user_sources("", "", "index.csv", None)
-    with pytest.raises(DataError, match=re.escape("NIGHTSxHOURS")):
-        app_sources.demo_size({app_sources.DEMO_SIZE_ENV: "lots"})
 
 
 def test_the_png_of_the_view_and_the_reports_of_the_night(app):

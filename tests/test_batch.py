@@ -14,13 +14,13 @@ import pandas as pd
 import pytest
 import torch
 
-from mesa_report.checkpoint import save_checkpoint
-from mesa_report.cli import main
-from mesa_report.cohort import NightResult
+from mesa_report.model.checkpoint import save_checkpoint
+from mesa_report.cli.main import main
+from mesa_report.inference.cohort import NightResult
 from mesa_report.demo import demo_store
-from mesa_report.model import MesaTransformer, ModelConfig
-from mesa_report.report import choose_samples
-from mesa_report.store import write_index, write_night
+from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.report.document import choose_samples
+from mesa_report.data.store import write_index, write_night
 
 from .conftest import REPO_ROOT, TINY, randomise_batchnorm
 
@@ -85,7 +85,7 @@ def test_a_killed_batch_reruns_only_what_is_missing(demo, tmp_path, capsys):
     cache, out = tmp_path / "cache", tmp_path / "out"
     argv = _args(demo, checkpoint, out, cache, "--batch_size", "3")  # one batch per 60-epoch night
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "mesa_report.cli", *argv], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "mesa_report.cli.main", *argv], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 180
     while not list(cache.glob("*.npz")):

@@ -1,14 +1,14 @@
 """The app in a real browser: served as the README runs it, drawn by headless Chromium, clicked.
 
 Chromium comes from the system (``scripts/system_deps.sh``, run by ``make test``); without it
-this test fails rather than skips. The screenshot is kept in ``test-artifacts/``.
+this test fails rather than skips. The screenshot goes to the test's temporary folder.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from mesa_report.app_server import (
+from mesa_report.app.server import (
     INTER_EPOCH_CHART,
     click_and_wait,
     full_screenshot,
@@ -20,11 +20,9 @@ from mesa_report.app_server import (
 )
 
 from .browser_helpers import demo_env
-from .conftest import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 SEQ_LEN = 20
 
 
@@ -46,6 +44,6 @@ def test_the_served_app_draws_steps_and_selects_an_epoch(tmp_path_factory):
         wait_until_idle(page)
         assert page.get_by_text("epoch 25 ").count() >= 2  # channel and temporal views retitled
 
-        shot = full_screenshot(page, ARTIFACTS / "app_browser_test.png")
+        shot = full_screenshot(page, tmp_path_factory.mktemp("artifacts") / "app_browser_test.png")
         assert shot.stat().st_size > 50_000
         assert outside == []  # everything is served from localhost; nothing is fetched elsewhere

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from mesa_report import charts
-from mesa_report.errors import ConfigError, ReportError
-from mesa_report.model import MesaTransformer, ModelConfig
-from mesa_report.render import chart_spec
-from mesa_report.stages import CLASS_NAMES_6, STAGE_COLOURS, UNSCORED_COLOUR
+from mesa_report.charts import core as charts
+from mesa_report.core.errors import ConfigError, ReportError
+from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.render.vega import chart_spec
+from mesa_report.core.vocabulary import CLASS_NAMES_6, STAGE_COLOURS, UNSCORED_COLOUR
 
 CHANNELS = ["EEG1", "EEG2", "EEG3"]
 TRUE = np.array([0, 0, 1, 2, 2, 2, 3, 4, 4, 3, 2, 5, 5, 5, 2, -1, 0, 0, 1, 2])  # (20,)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from mesa_report import checkpoint as ck
-from mesa_report.errors import CheckpointError, ConfigError
-from mesa_report.model import MesaTransformer, ModelConfig
+from mesa_report.model import checkpoint as ck
+from mesa_report.core.errors import CheckpointError, ConfigError
+from mesa_report.model.network import MesaTransformer, ModelConfig
 
 from .conftest import TINY, randomise_batchnorm
 

@@ -6,12 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mesa_report.cli import COMMANDS
+from mesa_report.cli.main import COMMANDS
 
 PROBE = """
 import sys
 from pathlib import Path
-from mesa_report.cli import main
+from mesa_report.cli.main import main
 try:
     main({argv!r})
 except SystemExit as exc:
@@ -47,7 +47,7 @@ def test_a_command_defines_its_own_options():
 
 
 def test_demo_says_where_the_cohort_and_the_model_live(tmp_path, capsys):
-    from mesa_report.cli import main
+    from mesa_report.cli.main import main
     from mesa_report.demo import DEMO_CHECKPOINT
 
     assert main(["demo", "--cache_dir", str(tmp_path), "--nights", "2", "--hours", "0.5", "--quiet"]) == 0

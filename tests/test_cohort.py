@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from mesa_report.cohort import NightFailure, NightResult, infer_cohort, table_row, write_table
-from mesa_report.errors import ConfigError, DataError
-from mesa_report.inference import NightInference, infer_night
-from mesa_report.metrics import night_metrics
-from mesa_report.store import Night, stage_string, write_night
-from mesa_report.summaries import summarise_night
+from mesa_report.explain.cohort_table import night_summary, table_row, write_table
+from mesa_report.inference.cohort import NightFailure, NightResult, infer_cohort
+from mesa_report.core.errors import ConfigError, DataError
+from mesa_report.inference.night import NightInference, infer_night
+from mesa_report.scoring.metrics import night_metrics
+from mesa_report.data.store import Night, stage_string, write_night
+from mesa_report.explain.summaries import summarise_night
 
 LENGTHS = {1: 47, 2: 20, 3: 33}  # epochs: samples [0, 20, 27], [0], [0, 13]
 
@@ -76,7 +77,7 @@ def test_full_maps_and_detailed_samples(tiny_model, nights):
 @pytest.mark.parametrize("method", ["rollout", "attention"])
 def test_summaries_equal_those_of_the_full_result(tiny_model, nights, method):
     result = next(iter(infer_cohort(tiny_model, nights[:1], batch_size=8)))
-    summary = result.summary(method)
+    summary = night_summary(result, method)
     reference = summarise_night(infer_night(tiny_model, nights[0]), method)
     np.testing.assert_allclose(summary.channel_relevance, reference.channel_relevance, atol=2e-3)
     np.testing.assert_allclose(summary.offset_relevance, reference.offset_relevance, atol=2e-3)

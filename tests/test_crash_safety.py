@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from mesa_report.demo import generate_night, write_edf, write_nsrr_xml
-from mesa_report.errors import MesaReportError
-from mesa_report.fileio import PART_SUFFIX, atomic_write, remove_partial_files, write_bytes_atomic
-from mesa_report.store import NightStore, load_signal, night_filename, read_index
+from mesa_report.core.errors import MesaReportError
+from mesa_report.core.fileio import PART_SUFFIX, atomic_write, remove_partial_files, write_bytes_atomic
+from mesa_report.data.store import NightStore, load_signal, night_filename, read_index
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
 
@@ -37,7 +37,7 @@ def edf_dir(tmp_path_factory):
 
 
 def _command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mesa_report.cli", *args]
+    return [sys.executable, "-m", "mesa_report.cli.main", *args]
 
 
 def _run_and_kill(cmd: list[str], after_s: float) -> bool:
@@ -83,9 +83,9 @@ def test_preprocess_killed_at_random_points_then_rerun_completes(edf_dir, tmp_pa
 def test_report_killed_at_random_points_then_rerun_completes(edf_dir, tmp_path, monkeypatch):
     import torch
 
-    from mesa_report.checkpoint import save_checkpoint
-    from mesa_report.ingest import preprocess
-    from mesa_report.model import MesaTransformer, ModelConfig
+    from mesa_report.model.checkpoint import save_checkpoint
+    from mesa_report.data.ingest import preprocess
+    from mesa_report.model.network import MesaTransformer, ModelConfig
 
     from .conftest import TINY
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from mesa_report.dataset import MesaWindowDataset, create_mesa_dataloader, window_starts
-from mesa_report.errors import ConfigError, DataError
-from mesa_report.store import EPOCH_SAMPLES, night_filename, write_index, write_night
+from mesa_report.data.dataset import MesaWindowDataset, create_mesa_dataloader, window_starts
+from mesa_report.core.errors import ConfigError, DataError
+from mesa_report.data.store import EPOCH_SAMPLES, night_filename, write_index, write_night
 
 E = EPOCH_SAMPLES
 

@@ -14,13 +14,13 @@ import pytest
 import torch
 from scipy.signal import butter, sosfiltfilt, welch
 
-from mesa_report.annotations import read_stages
+from mesa_report.data.annotations import read_stages
 from mesa_report.demo import (CACHE_ENV, CHANNELS, EVENT_COLUMNS, default_cache_dir, demo_store,
                               events_filename, generate_hypnogram, generate_night, load_events,
                               night_from_stages, write_edf, write_events_csv, write_nsrr_xml)
 from mesa_report.demo.generate import EVENT_STAGES, GENERATOR_VERSION, stage_runs
-from mesa_report.errors import ConfigError
-from mesa_report.store import parse_stage_string, read_index
+from mesa_report.core.errors import ConfigError
+from mesa_report.data.store import parse_stage_string, read_index
 
 W, N1, N2, N3, N4, REM = range(6)
 SFREQ = 256.0

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mesa_report.checkpoint import checkpoint_summary, load_model
+from mesa_report.model.checkpoint import checkpoint_summary, load_model
 from mesa_report.demo import DEMO_CHECKPOINT, demo_store, load_events
 from mesa_report.demo.evaluate import evaluate_on_fresh_nights
-from mesa_report.faithfulness import collect_samples, deletion_test, pointing_game
-from mesa_report.store import NightStore
+from mesa_report.explain.faithfulness import collect_samples, deletion_test, pointing_game
+from mesa_report.data.store import NightStore
 
 pytestmark = pytest.mark.skipif(not DEMO_CHECKPOINT.is_file(), reason="demo checkpoint not built yet")
 

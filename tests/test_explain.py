@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mesa_report.errors import ConfigError
-from mesa_report.explain import (METHODS, attention_gradients, attention_rollout, explain, raw_attention,
+from mesa_report.core.errors import ConfigError
+from mesa_report.explain.methods import (METHODS, attention_gradients, attention_rollout, explain, raw_attention,
                                  rollout, token_relevance)
 
 

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from mesa_report.faithfulness import (DELETION_FRACTIONS, DeletionResult, Samples, _delete, _hit_mask,
+from mesa_report.explain.faithfulness import (DELETION_FRACTIONS, DeletionResult, Samples, _delete, _hit_mask,
                                       collect_samples, deletion_test, faithfulness_table, format_table, pointing_game,
                                       reinitialised_copy, sanity_check)
-from mesa_report.store import NightStore, write_index, write_night
+from mesa_report.data.store import NightStore, write_index, write_night
 
 
 @pytest.fixture

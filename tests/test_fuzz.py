@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mesa_report.annotations import read_stages
-from mesa_report.errors import MesaReportError
-from mesa_report.ingest import read_edf_channels
-from mesa_report.store import parse_stage_string, read_index
+from mesa_report.data.annotations import read_stages
+from mesa_report.core.errors import MesaReportError
+from mesa_report.data.ingest import read_edf_channels
+from mesa_report.data.store import parse_stage_string, read_index
 
 
 CONCEPTS = ["Wake|0", "Stage 1 sleep|1", "Stage 2 sleep|2", "Stage 3 sleep|3", "Stage 4 sleep|4",

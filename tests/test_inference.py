@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from mesa_report.errors import ConfigError, DataError
-from mesa_report.inference import NightInference, infer_night, sample_starts
-from mesa_report.store import Night, write_night
+from mesa_report.core.errors import ConfigError, DataError
+from mesa_report.inference.night import NightInference, infer_night, sample_starts
+from mesa_report.data.store import Night, write_night
 
 
 @pytest.fixture

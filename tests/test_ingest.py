@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
-from mesa_report.cli import main
-from mesa_report.errors import ConfigError
-from mesa_report.ingest import (bandpass_and_scale, preprocess, preprocess_night,
+from mesa_report.cli.main import main
+from mesa_report.core.errors import ConfigError
+from mesa_report.data.ingest import (bandpass_and_scale, preprocess, preprocess_night,
                                 resample_to_store)
-from mesa_report.store import EPOCH_SAMPLES, NightStore, read_index, read_sidecar
+from mesa_report.data.store import EPOCH_SAMPLES, NightStore, read_index, read_sidecar
 
 E = EPOCH_SAMPLES
 MESA_CHANNELS = (("EEG1", 256), ("EEG2", 256), ("EEG3", 256), ("Thor", 32))

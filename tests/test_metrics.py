@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mesa_report.errors import DataError
-from mesa_report.metrics import (
+from mesa_report.core.errors import DataError
+from mesa_report.scoring.metrics import (
     classification_metrics,
     merge_n3_n4,
     night_metrics,
     sleep_statistics,
 )
-from mesa_report.stages import CLASS_NAMES_5, CLASS_NAMES_6
+from mesa_report.core.vocabulary import CLASS_NAMES_5, CLASS_NAMES_6
 
 W, N1, N2, N3, N4, REM = range(6)
 

@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mesa_report.errors import ConfigError, DataError
-from mesa_report.model import MesaTransformer, ModelConfig, TokenTimes, attention_weights
+from mesa_report.core.errors import ConfigError, DataError
+from mesa_report.model.network import MesaTransformer, ModelConfig, TokenTimes, attention_weights
 
 from .conftest import TINY, randomise_batchnorm
 

@@ -15,8 +15,8 @@ import pikepdf
 import pytest
 from pypdf import PdfReader
 
-from mesa_report.errors import ReportError
-from mesa_report.pdf_charts import (
+from mesa_report.core.errors import ReportError
+from mesa_report.render.pdf_charts import (
     FIGURE_URL,
     PLACE_PREFIX,
     chart_pdfs,

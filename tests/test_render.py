@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from mesa_report import charts
-from mesa_report.errors import MesaReportError, ReportError
-from mesa_report.render import (
+from mesa_report.charts import core as charts
+from mesa_report.core.errors import MesaReportError, ReportError
+from mesa_report.render.vega import (
     VEGALITE_VERSION,
     chart_spec,
     chart_spec_json,

@@ -19,13 +19,15 @@ import pytest
 import torch
 from pypdf import PdfReader
 
-from mesa_report import cli, demo
-from mesa_report.checkpoint import checkpoint_summary, save_checkpoint
-from mesa_report.errors import MesaReportError, ReportError
-from mesa_report.inference import infer_night
-from mesa_report.metrics import night_metrics
-from mesa_report.model import MesaTransformer, ModelConfig
-from mesa_report.report import (
+from mesa_report import demo
+
+from mesa_report.cli import main as cli
+from mesa_report.model.checkpoint import checkpoint_summary, save_checkpoint
+from mesa_report.core.errors import MesaReportError, ReportError
+from mesa_report.inference.night import infer_night
+from mesa_report.scoring.metrics import night_metrics
+from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.report.document import (
     build_report,
     choose_samples,
     format_number,
@@ -37,8 +39,8 @@ from mesa_report.report import (
     template_environment,
     write_reports,
 )
-from mesa_report.stages import CLASS_NAMES_6
-from mesa_report.store import NightStore, write_index, write_night
+from mesa_report.core.vocabulary import CLASS_NAMES_6
+from mesa_report.data.store import NightStore, write_index, write_night
 
 from .browser_helpers import DEMO_HOURS, DEMO_NIGHTS
 from .conftest import TINY
@@ -63,7 +65,7 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model(checkpoint):
-    from mesa_report.checkpoint import load_model
+    from mesa_report.model.checkpoint import load_model
 
     return load_model(checkpoint)
 
@@ -139,7 +141,7 @@ def test_the_report_and_the_metrics_module_agree(report, result):
 
 
 def test_the_app_and_the_report_show_the_same_kappa(report, result, page):
-    from mesa_report.app_support import night_figures
+    from mesa_report.app.support import night_figures
 
     app = night_figures(result.labels, result.pred, tuple(result.class_names), result.epoch_seconds)
     assert app.kappa == report.metrics.kappa or (np.isnan(app.kappa) and np.isnan(report.metrics.kappa))

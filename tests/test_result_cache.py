@@ -7,12 +7,12 @@ import threading
 import numpy as np
 import pytest
 
-from mesa_report.checkpoint import file_sha256, save_checkpoint
-from mesa_report.cohort import NightResult, infer_cohort
-from mesa_report.errors import ConfigError
-from mesa_report.model import MesaTransformer
-from mesa_report.result_cache import ResultCache, cached_infer_night, default_results_dir
-from mesa_report.store import Night, write_night
+from mesa_report.model.checkpoint import file_sha256, save_checkpoint
+from mesa_report.inference.cohort import NightResult, infer_cohort
+from mesa_report.core.errors import ConfigError
+from mesa_report.model.network import MesaTransformer
+from mesa_report.inference.results import ResultCache, cached_infer_night, default_results_dir
+from mesa_report.data.store import Night, write_night
 
 
 @pytest.fixture

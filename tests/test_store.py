@@ -14,8 +14,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mesa_report.errors import ConfigError, DataError
-from mesa_report.store import (EPOCH_SAMPLES, Night, NightStore, index_path, label_counts,
+from mesa_report.core.errors import ConfigError, DataError
+from mesa_report.data.store import (EPOCH_SAMPLES, Night, NightStore, index_path, label_counts,
                                night_filename, parse_record_id, parse_stage_string, read_index,
                                record_id, stage_string, update_index, write_index, write_night)
 

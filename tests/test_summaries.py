@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mesa_report.errors import ConfigError
-from mesa_report.inference import infer_night
-from mesa_report.store import Night, write_night
-from mesa_report.summaries import summarise_night
+from mesa_report.core.errors import ConfigError
+from mesa_report.inference.night import infer_night
+from mesa_report.data.store import Night, write_night
+from mesa_report.explain.summaries import summarise_night
 
 
 @pytest.fixture

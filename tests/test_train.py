@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from mesa_report.checkpoint import load_model
-from mesa_report.cli import main
-from mesa_report.errors import DataError
-from mesa_report.store import write_index, write_night
-from mesa_report.train import TrainOptions, class_weights, focal_loss, train
+from mesa_report.model.checkpoint import load_model
+from mesa_report.cli.main import main
+from mesa_report.core.errors import DataError
+from mesa_report.data.store import write_index, write_night
+from mesa_report.model.train import TrainOptions, class_weights, focal_loss, train
 
 from .conftest import TINY
 

@@ -13,19 +13,19 @@ import pytest
 import torch
 from PIL import Image
 
-from mesa_report import charts
-from mesa_report.cli import build_parser, main
-from mesa_report.errors import ConfigError, ReportError
-from mesa_report.model import MesaTransformer, ModelConfig
-from mesa_report.render import render_chart
-from mesa_report.selection import (
+from mesa_report.charts import core as charts
+from mesa_report.cli.main import build_parser, main
+from mesa_report.core.errors import ConfigError, ReportError
+from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.render.vega import render_chart
+from mesa_report.explain.selection import (
     informative_epochs,
     rank_epochs,
     rank_samples,
     stage_transitions,
     wrong_predictions,
 )
-from mesa_report.visualize import (
+from mesa_report.report.seed_pngs import (
     choose_epochs,
     sample_attention,
     sample_charts,
@@ -269,7 +269,7 @@ def test_demo_run_writes_the_seeds_files(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# Which epochs and samples to show (mesa_report.selection)
+# Which epochs and samples to show (mesa_report.explain.selection)
 # --------------------------------------------------------------------------------------------
 def test_wrong_predictions_ignore_unscored_epochs():
     assert wrong_predictions([0, 1, -1, 5], [0, 2, 3, 5]).tolist() == [False, True, False, False]

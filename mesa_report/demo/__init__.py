@@ -1,7 +1,7 @@
 """The built-in demo cohort: synthetic MESA-like nights, made into a store through the real path.
 
 :func:`demo_store` generates the nights (:mod:`mesa_report.demo.generate`), writes them as EDF and
-NSRR XML (:mod:`mesa_report.demo.export`), runs :func:`mesa_report.ingest.preprocess` on them and
+NSRR XML (:mod:`mesa_report.demo.export`), runs :func:`mesa_report.data.ingest.preprocess` on them and
 keeps each night's planted events next to the store. The first call builds the cohort into a
 cache folder (about 20 s of computing for 8 nights of 4 h); later calls reuse it.
 """
@@ -20,12 +20,15 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ..errors import ConfigError, DataError
-from ..fileio import write_text_atomic
-from ..ingest import PIPELINE_VERSION, preprocess
-from ..store import INDEX_NAME, SEQ_LEN, record_id, update_index
-from .export import write_edf, write_events_csv, write_nsrr_xml
-from .generate import (CHANNELS, EPOCH_SECONDS, EVENT_COLUMNS, GENERATOR_VERSION, SyntheticNight,
+from mesa_report.core.errors import ConfigError, DataError
+from mesa_report.core.fileio import write_text_atomic
+from mesa_report.core.settings import CACHE_ENV, load_settings
+from mesa_report.core.settings import DEFAULT_DEMO_HOURS as DEFAULT_HOURS
+from mesa_report.core.settings import DEFAULT_DEMO_NIGHTS as DEFAULT_N_NIGHTS
+from mesa_report.data.ingest import PIPELINE_VERSION, preprocess
+from mesa_report.data.store import INDEX_NAME, SEQ_LEN, record_id, update_index
+from mesa_report.demo.export import write_edf, write_events_csv, write_nsrr_xml
+from mesa_report.demo.generate import (CHANNELS, EPOCH_SECONDS, EVENT_COLUMNS, GENERATOR_VERSION, SyntheticNight,
                        generate_hypnogram, generate_night, night_from_stages)
 
 __all__ = [
@@ -34,15 +37,6 @@ __all__ = [
     "events_filename", "generate_hypnogram", "generate_night", "load_events", "night_from_stages",
     "write_edf", "write_events_csv", "write_nsrr_xml",
 ]
-
-CACHE_ENV = "MESA_REPORT_CACHE_DIR"
-"""Environment variable naming the cache folder."""
-
-DEFAULT_N_NIGHTS = 8
-"""Nights of the default demo cohort (1-6 train, 7 val, 8 test)."""
-
-DEFAULT_HOURS = 4.0
-"""Length of each default demo night."""
 
 MARKER_NAME = "demo.json"
 """File written last into a finished demo folder; it names the generator and pipeline versions."""
@@ -57,25 +51,14 @@ _EVENTS_SUFFIX = "_events.csv"
 
 
 def default_cache_dir() -> Path:
-    """The folder that holds mesa-report's caches.
-
-    ``$MESA_REPORT_CACHE_DIR`` if set; else ``%LOCALAPPDATA%\\mesa-report`` on Windows and
-    ``~/.cache/mesa-report`` elsewhere.
+    """The folder that holds mesa-report's caches (:attr:`mesa_report.core.settings.Settings.cache_dir`).
 
     Examples
     --------
-    >>> os.environ[CACHE_ENV] = "/tmp/cache-example"
-    >>> default_cache_dir().as_posix()
-    '/tmp/cache-example'
-    >>> del os.environ[CACHE_ENV]
+    >>> default_cache_dir() == load_settings().cache_dir
+    True
     """
-    configured = os.environ.get(CACHE_ENV)
-    if configured:
-        return Path(configured).expanduser()
-    local = os.environ.get("LOCALAPPDATA")
-    if os.name == "nt" and local:
-        return Path(local) / "mesa-report"
-    return Path.home() / ".cache" / "mesa-report"
+    return load_settings().cache_dir
 
 
 def events_filename(mesaid: int) -> str:
@@ -221,7 +204,7 @@ def demo_store(cache_dir: str | os.PathLike | None = None, *, n_nights: int = DE
     """The demo cohort's store, built on first use and reused afterwards.
 
     The first call generates ``n_nights`` nights (ids 1..n), writes ``mesa-sleep-NNNN.edf`` and
-    ``mesa-sleep-NNNN-nsrr.xml`` into ``<root>/edf``, runs :func:`mesa_report.ingest.preprocess`
+    ``mesa-sleep-NNNN-nsrr.xml`` into ``<root>/edf``, runs :func:`mesa_report.data.ingest.preprocess`
     on them into ``<root>/preprocessed``, stores each night's planted events there as
     ``mesa-sleep-NNNN_events.csv`` and adds a ``split`` column to the index (of 8 nights:
     1-6 train, 7 val, 8 test). The build happens in a private folder that is renamed into place

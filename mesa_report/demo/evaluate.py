@@ -1,8 +1,8 @@
 """Score a checkpoint on demo nights generated with seeds it never saw, through the real pipeline.
 
 Fresh nights are generated (ids 901…, seeds far from the training cohort's), written as EDF + NSRR
-XML, preprocessed like any night, and staged with :func:`mesa_report.inference.infer_night`; the
-figures come from :func:`mesa_report.metrics.classification_metrics`, as everywhere else.
+XML, preprocessed like any night, and staged with :func:`mesa_report.inference.night.infer_night`; the
+figures come from :func:`mesa_report.scoring.metrics.classification_metrics`, as everywhere else.
 
 Examples
 --------
@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import load_model
-from ..inference import infer_night
-from ..ingest import preprocess
-from ..metrics import ClassificationMetrics, classification_metrics
-from ..store import NightStore
-from .export import write_edf, write_nsrr_xml
-from .generate import generate_night
+from mesa_report.model.checkpoint import load_model
+from mesa_report.inference.night import infer_night
+from mesa_report.data.ingest import preprocess
+from mesa_report.scoring.metrics import ClassificationMetrics, classification_metrics
+from mesa_report.data.store import NightStore
+from mesa_report.demo.export import write_edf, write_nsrr_xml
+from mesa_report.demo.generate import generate_night
 
 FRESH_IDS_FROM = 901
 """First id of the fresh nights (the demo cohorts use 1…N)."""

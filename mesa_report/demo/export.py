@@ -1,6 +1,6 @@
 """Write a synthetic night as the files MESA users hold: EDF, NSRR annotation XML, events CSV.
 
-Every file is written atomically (:mod:`mesa_report.fileio`). The EDF goes through edfio, each
+Every file is written atomically (:mod:`mesa_report.core.fileio`). The EDF goes through edfio, each
 channel in µV with its physical range set from the data; the XML follows the NSRR layout
 (``<PSGAnnotation>``, ``EpochLength`` 30, a ``Recording Start Time`` event with its ``ClockTime``,
 and one ``Stages|Stages`` event per run of equal stages whose ``Duration`` spans the whole run).
@@ -16,9 +16,9 @@ from xml.sax.saxutils import escape
 import edfio
 import numpy as np
 
-from ..fileio import atomic_write, write_text_atomic
-from ..stages import UNSCORED
-from .generate import EPOCH_SECONDS, GENERATOR_VERSION, SyntheticNight, stage_runs
+from mesa_report.core.fileio import atomic_write, write_text_atomic
+from mesa_report.core.vocabulary import UNSCORED
+from mesa_report.demo.generate import EPOCH_SECONDS, GENERATOR_VERSION, SyntheticNight, stage_runs
 
 STAGE_CONCEPTS = {
     0: "Wake|0",

@@ -32,9 +32,9 @@ from scipy import fft as sfft
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import sawtooth
 
-from ..errors import ConfigError
-from ..stages import CLASS_NAMES_6, UNSCORED
-from ..store import EPOCH_SECONDS, record_id
+from mesa_report.core.errors import ConfigError
+from mesa_report.core.vocabulary import CLASS_NAMES_6, UNSCORED
+from mesa_report.data.store import EPOCH_SECONDS, record_id
 
 GENERATOR_VERSION = 3
 """Bumped whenever the generated signals change; names the demo cache folder."""

@@ -1,0 +1,445 @@
+"""What the page shows, computed outside the page: a night's cached inference, its figures and views.
+
+* A night's inference with every attention map runs once per (checkpoint, night, settings)
+  (``st.cache_data``), with a progress bar the first time; stepping between samples or changing
+  the layer, head or colours only slices arrays that are already there.
+* The night's figures come from :func:`mesa_report.scoring.metrics.night_metrics`, the reports' own
+  function, and its charts are built once per night.
+* One sample's maps for the chosen layer and head, the helpers that draw every chart of
+  :mod:`mesa_report.charts.core` at its own size, and the bytes behind the download buttons.
+
+What is opened lives in :mod:`mesa_report.app.sources`; navigation and the view kept in the URL
+in :mod:`mesa_report.app.state`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping, Sequence
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import streamlit as st
+import torch
+
+from mesa_report.app import state as app_state
+
+from mesa_report.charts import core as charts
+
+from mesa_report.inference import night as inference
+from mesa_report.app.sources import file_stamp
+from mesa_report.model.checkpoint import checkpoint_summary
+from mesa_report.inference.night import NightInference
+from mesa_report.scoring.metrics import NightMetrics, night_metrics
+from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.render.vega import chart_spec, render_chart
+from mesa_report.report.document import render_report_html, render_report_pdf
+from mesa_report.explain.selection import wrong_predictions
+from mesa_report.data.store import Night, record_id
+from mesa_report.report.seed_pngs import SampleAttention, attention_views
+
+BATCH_SIZE = 8
+"""Samples per forward pass of a night's inference."""
+
+SEED_COLOURS = "seed's (plasma · YlOrRd · viridis)"
+"""Colour choice that keeps the seed's map per view."""
+
+COLOUR_CHOICES = (SEED_COLOURS, *charts.COLOUR_SCHEMES)
+"""Colour-scheme choices: the seed's per-view maps, or one map for every heatmap."""
+
+MEAN_OF_HEADS = None
+"""Head choice meaning the mean over the heads."""
+
+
+# --------------------------------------------------------------------------------------------
+# A night's inference
+# --------------------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=12)
+def _cached_inference(_model: MesaTransformer, model_stamp: tuple[str, int, int], _night: Night,
+                      night_stamp: tuple[str, int, int], batch_size: int) -> NightInference:
+    label = f"Running the model over {record_id(_night.mesaid)}"
+    bar = st.progress(0.0, text=f"{label}…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"{label}: sample {done} of {total}")
+
+    result = inference.infer_night(_model, _night, batch_size=batch_size, progress=progress)
+    bar.empty()
+    return result
+
+
+def night_inference(model: MesaTransformer, night: Night) -> NightInference:
+    """Predictions and every attention map of a night, computed once per (checkpoint, night).
+
+    A progress bar shows while the model runs; later calls return the cached result.
+
+    Examples
+    --------
+    >>> result = night_inference(open_model(path), store.night(1))  # doctest: +SKIP
+    >>> result.n_samples  # doctest: +SKIP
+    24
+
+    Raises
+    ------
+    ConfigError, DataError
+        If the night does not fit the model (channels, epoch length) or is shorter than one
+        sample.
+    """
+    inference.check_night_fits(model, night)
+    return _cached_inference(model, file_stamp(model.checkpoint_path), night, file_stamp(night.path),
+                             BATCH_SIZE)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def night_figures(labels: np.ndarray, pred: np.ndarray, class_names: tuple[str, ...],
+                  epoch_seconds: float) -> NightMetrics:
+    """The night's figures (the same :func:`~mesa_report.scoring.metrics.night_metrics` as the reports).
+
+    Examples
+    --------
+    >>> m = night_figures(np.array([0, 2, 2]), np.array([0, 2, 1]), ("W", "N1", "N2"), 30.0)
+    >>> round(m.stages.accuracy, 3)
+    0.667
+    """
+    return night_metrics(labels, pred, class_names=class_names, epoch_seconds=epoch_seconds)
+
+
+# --------------------------------------------------------------------------------------------
+# One sample's views
+# --------------------------------------------------------------------------------------------
+METHOD_LABELS = {
+    "attention": "attention (one layer)",
+    "rollout": "rollout (all layers)",
+    "gradient": "gradient × attention (selected epoch)",
+}
+"""Explanation methods offered in the sidebar (see :mod:`mesa_report.explain.methods`)."""
+
+
+def layer_choices(config: ModelConfig) -> list[int]:
+    """Encoder layers shown for the temporal and inter-epoch maps (0-based, last one last).
+
+    Examples
+    --------
+    >>> layer_choices(ModelConfig())
+    [0, 1]
+    """
+    return list(range(min(config.temporal_layers, config.epoch_layers)))
+
+
+def head_choices(config: ModelConfig) -> list[int | None]:
+    """Heads that every level has, after the mean of heads (``None``).
+
+    Examples
+    --------
+    >>> head_choices(ModelConfig())
+    [None, 0, 1, 2, 3]
+    """
+    return [MEAN_OF_HEADS, *range(min(config.temporal_heads, config.channel_heads, config.epoch_heads))]
+
+
+def head_label(head: int | None) -> str:
+    """How a head choice reads in the page.
+
+    Examples
+    --------
+    >>> head_label(None), head_label(2)
+    ('mean of heads', 'head 3')
+    """
+    return "mean of heads" if head is None else f"head {head + 1}"
+
+
+def colour_maps(choice: str) -> dict[str, str]:
+    """Colour map per view for a colour-scheme choice.
+
+    Examples
+    --------
+    >>> colour_maps(SEED_COLOURS)["channel"], colour_maps("magma")["temporal"]
+    ('YlOrRd', 'magma')
+    """
+    if choice == SEED_COLOURS:
+        return {"epoch": charts.EPOCH_CMAP, "channel": charts.CHANNEL_CMAP, "temporal": charts.TEMPORAL_CMAP}
+    return {"epoch": choice, "channel": choice, "temporal": choice}
+
+
+def sample_maps(result: NightInference, sample: int, *, layer: int, head: int | None,
+                method: str = "attention", model: MesaTransformer | None = None, night: Night | None = None,
+                target_epoch: int = 0) -> SampleAttention:
+    """One sample's maps for the chosen method, layer and head.
+
+    Raw attention and rollout come from the stored inference (no model run); the gradient method
+    runs one forward and backward pass of the sample for ``target_epoch`` (its position in the
+    sample), so it needs the model and the night.
+
+    Examples
+    --------
+    >>> att = sample_maps(result, 2, layer=-1, head=None)  # doctest: +SKIP
+    >>> att.epoch.shape, att.temporal.shape  # doctest: +SKIP
+    ((20, 20), (20, 3, 20, 20))
+    """
+    if method == "gradient":
+        return _cached_gradient_maps(result, model, night, file_stamp(model.checkpoint_path),
+                                     file_stamp(night.path), sample, layer, head, target_epoch)
+    return _views(result, sample, layer=layer, head=head, method=method)
+
+
+def _views(result: NightInference, sample: int, *, layer: int, head: int | None, method: str,
+           model: MesaTransformer | None = None, night: Night | None = None,
+           target_epoch: int = 0) -> SampleAttention:
+    gradient = method == "gradient"
+    view = result.sample(sample, night if gradient else None)
+    features = torch.from_numpy(view.features[None]).to(next(model.parameters()).device) if gradient else None
+    return attention_views(
+        view.attention, view.probs, view.labels, class_names=result.class_names,
+        channel_names=result.channel_names, layer=layer, head=head, layer_label=f"layer {layer + 1}",
+        method=method, model=model, features=features, target_epoch=target_epoch,
+    )
+
+
+@st.cache_data(show_spinner="Computing gradient × attention…", max_entries=16)
+def _cached_gradient_maps(_result: NightInference, _model: MesaTransformer, _night: Night,
+                          model_stamp: tuple[str, int, int], night_stamp: tuple[str, int, int],
+                          sample: int, layer: int, head: int | None, target_epoch: int) -> SampleAttention:
+    """One backward pass per (checkpoint, night, sample, epoch): a channel or colour change reuses it."""
+    return _views(_result, sample, layer=layer, head=head, method="gradient", model=_model, night=_night,
+                  target_epoch=target_epoch)
+
+
+def epoch_signal(night: Night, epoch: int, channel: int) -> np.ndarray:
+    """The samples of one epoch and channel, ``(T,)`` (read from the mapped file only).
+
+    Examples
+    --------
+    >>> epoch_signal(night, 45, channel=2).shape  # doctest: +SKIP
+    (3840,)
+    """
+    return night.epochs(epoch, epoch + 1, channels=channel + 1)[0, channel]  # (T,)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def night_chart_specs(labels: np.ndarray, pred: np.ndarray, confidence: np.ndarray,
+                      class_names: tuple[str, ...], epoch_seconds: float, title: str) -> dict[str, dict]:
+    """Vega-Lite specs of the night's hypnogram and confusion matrix, built once per night.
+
+    Returns ``{"hypnogram": spec, "confusion": spec}``; ``confusion`` is absent when no epoch
+    is scored. The figures are :func:`night_figures`'.
+
+    Examples
+    --------
+    >>> specs = night_chart_specs(np.array([0, 2]), np.array([0, 1]), np.array([.9, .6]),
+    ...                           ("W", "N1", "N2"), 30.0, "night")
+    >>> sorted(specs)
+    ['confusion', 'hypnogram']
+    """
+    specs = {"hypnogram": chart_spec(charts.hypnogram_chart(
+        labels, pred, confidence, class_names=class_names, epoch_seconds=epoch_seconds, title=title))}
+    figures = night_figures(labels, pred, class_names, epoch_seconds)
+    if figures.stages is not None:
+        specs["confusion"] = chart_spec(charts.confusion_chart(figures.stages.confusion, class_names))
+    return specs
+
+
+NATURAL_SIZE = {"type": "pad", "contains": "padding"}
+"""Vega autosize that keeps a chart's own width and height for its plot area."""
+
+
+def inline_datasets(spec: dict) -> dict:
+    """The spec with each named data set written where it is used, and no ``datasets`` left.
+
+    Streamlit turns a spec's ``datasets`` into Arrow tables (through pandas) on every run; data
+    written inline travel as the spec's JSON, which costs a fraction of that for charts of a few
+    thousand rows.
+
+    Examples
+    --------
+    >>> inline_datasets({"datasets": {"d": [{"x": 1}]}, "layer": [{"data": {"name": "d"}, "mark": "tick"}]})
+    {'layer': [{'data': {'values': [{'x': 1}]}, 'mark': 'tick'}]}
+    """
+    datasets = spec.get("datasets")
+    if not datasets:
+        return spec
+
+    def inline(node):
+        if isinstance(node, dict):
+            data = node.get("data")
+            if isinstance(data, dict) and data.get("name") in datasets and len(data) == 1:
+                node = {**node, "data": {"values": datasets[data["name"]]}}
+            return {key: (value if key == "data" else inline(value)) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return inline({key: value for key, value in spec.items() if key != "datasets"})
+
+
+def draw_spec(where, spec: dict, **options):
+    """Show a Vega-Lite spec at its own size and in its own colours (see :func:`draw`).
+
+    Examples
+    --------
+    >>> draw_spec(st, night_chart_specs(*night_args)["hypnogram"])  # doctest: +SKIP
+    """
+    return where.vega_lite_chart({**inline_datasets(spec), "autosize": NATURAL_SIZE}, width="content",
+                                 theme=None, **options)
+
+
+def draw(where, chart: alt.TopLevelMixin, **options):
+    """Show a chart at its own size and in its own colours, as in the PNG files and reports.
+
+    Streamlit would otherwise squeeze axes and legends into the chart's width and apply its
+    theme. The spec is built without schema validation (the chart functions' tests validate
+    theirs): that halves the time of a Next click. ``options`` go to ``vega_lite_chart``
+    (``key``, ``on_select`` ...); its return value is returned.
+
+    Examples
+    --------
+    >>> event = draw(st, charts.confusion_chart([[1, 0], [0, 1]], ["W", "N1"]))  # doctest: +SKIP
+    """
+    return draw_spec(where, chart_spec(chart, validate=False), **options)
+
+
+def picked_epoch(event: dict | None) -> int | None:
+    """The night epoch clicked in the inter-epoch chart, from ``st.altair_chart``'s event.
+
+    Examples
+    --------
+    >>> picked_epoch({"selection": {"epoch": [{"query_epoch": 42}]}}), picked_epoch({"selection": {}})
+    (42, None)
+    """
+    points = ((event or {}).get("selection") or {}).get(charts.EPOCH_SELECTION) or []
+    if not isinstance(points, Sequence) or not points or not isinstance(points[0], dict):
+        return None
+    value = points[0].get(charts.EPOCH_FIELD)
+    return int(value) if isinstance(value, (int, float, np.integer)) else None
+
+
+def view_png(att: SampleAttention, first_epoch: int, position: int, cmaps: dict[str, str],
+             title: str) -> bytes:
+    """PNG of the current view: the seed's dashboard for the selected epoch.
+
+    Inter-epoch attention of the sample on top, then the epoch's channel attention and the
+    temporal attention of every channel, in the page's colours.
+
+    Parameters
+    ----------
+    att : SampleAttention
+        The sample's maps (:func:`sample_maps`).
+    first_epoch : int
+        Night index of the sample's first epoch.
+    position : int
+        The selected epoch's position within the sample.
+    cmaps : dict
+        Colour map per view (:func:`colour_maps`).
+    title : str
+        Title of the picture.
+
+    Examples
+    --------
+    >>> view_png(att, 40, 3, colour_maps(SEED_COLOURS), "mesa-sleep-0001")[:4]  # doctest: +SKIP
+    b'\\x89PNG'
+    """
+    chart = charts.dashboard_chart(
+        att.epoch, att.channel, att.temporal, att.true_labels, att.pred_labels, epochs=[position],
+        channel_names=att.channel_names, token_start_s=att.token_start_s, token_end_s=att.token_end_s,
+        class_names=att.class_names, first_epoch=first_epoch, epoch_cmap=cmaps["epoch"],
+        channel_cmap=cmaps["channel"], temporal_cmap=cmaps["temporal"], title=title)
+    return render_chart(chart, "png")
+
+
+def default_epoch(result: NightInference, sample: int) -> int:
+    """The epoch selected when a sample is first shown: its most informative one.
+
+    Wrong predictions first, then stage transitions, then the least sure prediction
+    (:func:`mesa_report.explain.selection.rank_epochs`), judged by the sample's own predictions.
+
+    Examples
+    --------
+    >>> default_epoch(result, 2)  # doctest: +SKIP
+    47
+    """
+    view = result.sample(sample)
+    return app_state.default_epoch(view.labels, view.pred, view.uncertainty, view.first_epoch)
+
+
+def settle_view(state: MutableMapping, request: app_state.ViewRequest, result: NightInference,
+                subject: int) -> tuple[app_state.View, list[str]]:
+    """Resolve the requested view for this night and store it in the session's widget keys.
+
+    Returns the view and why any requested value was not used (see
+    :func:`mesa_report.app.state.resolve_view`).
+
+    Examples
+    --------
+    >>> view, problems = settle_view(st.session_state, request, result, 1)  # doctest: +SKIP
+    """
+    view, problems = app_state.resolve_view(
+        request, subject=subject, n_samples=result.n_samples, sample_starts=result.sample_starts,
+        seq_len=result.seq_len, channel_names=result.channel_names,
+        fallback_epoch=lambda sample: default_epoch(result, sample))
+    state[app_state.SAMPLE_KEY] = view.sample
+    state[app_state.EPOCH_KEY] = view.epoch
+    state[app_state.CHANNEL_KEY] = view.channel
+    return view, problems
+
+
+def epoch_label(att: SampleAttention, first_epoch: int, epoch: int) -> str:
+    """``index true→pred`` of one night epoch of the sample, as on the heatmap's axes.
+
+    Examples
+    --------
+    >>> att = SampleAttention(*(np.zeros((2, 2)),) * 3, np.array([0, 2]), np.array([0, 1]),
+    ...                       np.ones(2), np.zeros(2), np.zeros(1), np.ones(1), ("W", "N1", "N2"),
+    ...                       ("EEG1",), "mean of heads")
+    >>> epoch_label(att, 40, 41)
+    '41 N2→N1'
+    """
+    labels = charts.epoch_labels(att.true_labels, att.pred_labels, att.class_names, first_epoch)
+    return labels[epoch - first_epoch]
+
+
+def sample_caption(result: NightInference, sample: int, att: SampleAttention) -> str:
+    """One line about the sample: position, epochs, time into the night, errors.
+
+    Examples
+    --------
+    >>> sample_caption(result, 2, att)  # doctest: +SKIP
+    '**Sample 3 of 24** · epochs 40–59 · 20.0–30.0 min into the night · 2 wrong · 0 unscored'
+    """
+    first = int(result.sample_starts[sample])
+    last = first + result.seq_len - 1
+    minutes = result.epoch_seconds / 60.0
+    wrong = int(wrong_predictions(att.true_labels, att.pred_labels).sum())
+    unscored = int(np.sum(att.true_labels < 0))
+    return (f"**Sample {sample + 1} of {result.n_samples}** · epochs {first}–{last} · "
+            f"{first * minutes:.1f}–{(last + 1) * minutes:.1f} min into the night · "
+            f"{wrong} wrong · {unscored} unscored")
+
+
+def view_stem(view: app_state.View) -> str:
+    """File name stem of a downloaded view.
+
+    Examples
+    --------
+    >>> view_stem(app_state.View(subject=3, sample=2, epoch=45, channel="EEG2"))
+    'mesa-sleep-0003_sample_2_epoch_45_EEG2'
+    """
+    channel = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in view.channel)
+    return f"{record_id(view.subject)}_sample_{view.sample}_epoch_{view.epoch}_{channel}"
+
+
+REPORT_FORMATS = {"html": ("HTML report", "text/html"), "pdf": ("PDF report", "application/pdf")}
+"""Report downloads: format -> (button label, MIME type)."""
+
+
+def report_bytes(fmt: str, result: NightInference, night: Night, checkpoint: Path,
+                 model: MesaTransformer | None = None) -> bytes:
+    """The night's report, as the report module writes it (called when its button is clicked).
+
+    Examples
+    --------
+    >>> report_bytes("pdf", result, night, Path("model.pth"))[:5]  # doctest: +SKIP
+    b'%PDF-'
+    """
+    summary = checkpoint_summary(checkpoint)
+    if fmt == "html":
+        return render_report_html(result, night=night, checkpoint=summary, model=model).encode("utf-8")
+    return render_report_pdf(result, night=night, checkpoint=summary, model=model)

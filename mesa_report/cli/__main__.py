@@ -1,0 +1,6 @@
+"""``python -m mesa_report.cli``: the ``mesa-report`` command."""
+import sys
+
+from mesa_report.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,346 @@
+"""Every number mesa-report shows about a night: agreement metrics and sleep statistics.
+
+:func:`night_metrics` is the one function the app and the reports call, so the same night gives
+the same figures everywhere. Epochs labelled ``-1`` (unscored) are left out of every agreement
+metric. For a 6-class (R&K) model the figures are also given with N3 and N4 merged into one N3,
+the 5-class (AASM) view that published results use.
+
+Sleep statistics follow the usual definitions (AASM terms; the same conventions as YASA):
+
+- time in bed (TIB): the length of the hypnogram, unscored epochs included;
+- total sleep time (TST): time in any stage other than W;
+- sleep efficiency: TST / TIB in percent;
+- sleep onset latency (SOL): time from the first epoch to the first sleep epoch;
+- wake after sleep onset (WASO): time in W between the first and the last sleep epoch;
+- minutes per stage, and percent per stage: sleep stages as a share of TST, W as a share of TIB.
+
+Stage code 0 is W in both the 6-class and the 5-class vocabularies (NSRR codes).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, f1_score
+
+from mesa_report.core.errors import DataError
+from mesa_report.core.vocabulary import UNSCORED
+
+WAKE = 0
+"""Stage code of wakefulness."""
+
+
+@dataclass(frozen=True)
+class ClassificationMetrics:
+    """Agreement between the scored stages and the model's prediction on the scored epochs.
+
+    Attributes
+    ----------
+    class_names : tuple of str
+        Stage names, in code order.
+    n_epochs : int
+        Number of scored epochs the figures are computed on.
+    accuracy : float
+        Share of scored epochs where the prediction equals the label (0-1).
+    macro_f1 : float
+        Mean F1 over the stages that occur in the labels or the prediction.
+    kappa : float
+        Cohen's kappa; NaN when it is undefined (both sides use a single, identical stage).
+    per_stage_f1 : tuple of float
+        F1 of each stage; NaN for a stage that occurs in neither the labels nor the prediction.
+    support : tuple of int
+        Scored epochs of each stage.
+    confusion : numpy.ndarray
+        ``(K, K)`` int64 counts, rows the scored stage, columns the predicted one.
+    """
+
+    class_names: tuple[str, ...]
+    n_epochs: int
+    accuracy: float
+    macro_f1: float
+    kappa: float
+    per_stage_f1: tuple[float, ...]
+    support: tuple[int, ...]
+    confusion: np.ndarray
+
+
+@dataclass(frozen=True)
+class SleepStatistics:
+    """Summary of one hypnogram (see the module docstring for the definitions).
+
+    Attributes
+    ----------
+    time_in_bed_min, total_sleep_time_min, sleep_efficiency_pct, waso_min : float
+        Time in bed, total sleep time, sleep efficiency and wake after sleep onset.
+    sleep_onset_latency_min : float
+        NaN when the hypnogram holds no sleep.
+    unscored_min : float
+        Time in unscored epochs (part of time in bed, of no stage).
+    stage_minutes : dict of str to float
+        Minutes per stage, in code order.
+    stage_percent : dict of str to float
+        Sleep stages in percent of TST (NaN when TST is 0), W in percent of TIB.
+    """
+
+    time_in_bed_min: float
+    total_sleep_time_min: float
+    sleep_efficiency_pct: float
+    waso_min: float
+    sleep_onset_latency_min: float
+    unscored_min: float
+    stage_minutes: dict[str, float]
+    stage_percent: dict[str, float]
+
+
+@dataclass(frozen=True)
+class NightMetrics:
+    """Every figure shown about one night.
+
+    Attributes
+    ----------
+    class_names : tuple of str
+        The model's stage names.
+    epoch_seconds : float
+        Length of one epoch.
+    n_epochs, n_scored : int
+        Epochs in the night, and those with a scored stage.
+    stages : ClassificationMetrics or None
+        Agreement in the model's own classes; None when no epoch is scored.
+    merged : ClassificationMetrics or None
+        Agreement with N3 and N4 merged (5 classes); None for a model without both N3 and N4,
+        or when no epoch is scored.
+    sleep_true, sleep_pred : SleepStatistics
+        Statistics of the scored and of the predicted hypnogram. The predicted one is taken on
+        the epochs the scorer staged (the others count as unscored), so the two columns differ
+        only by the model's errors; when no epoch is scored it covers the whole night.
+    """
+
+    class_names: tuple[str, ...]
+    epoch_seconds: float
+    n_epochs: int
+    n_scored: int
+    stages: ClassificationMetrics | None
+    merged: ClassificationMetrics | None
+    sleep_true: SleepStatistics
+    sleep_pred: SleepStatistics
+
+    @property
+    def kappa(self) -> float:
+        """Cohen's kappa in the model's classes (NaN when no epoch is scored)."""
+        return self.stages.kappa if self.stages is not None else float("nan")
+
+
+def merge_n3_n4(codes: np.ndarray, class_names: tuple[str, ...] | list[str]
+                ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Recode stages with N4 folded into N3 (R&K to AASM); ``-1`` stays ``-1``.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        ``(E,)`` integer stage codes in ``class_names`` order.
+    class_names : sequence of str
+        Must contain ``"N3"`` and ``"N4"``.
+
+    Returns
+    -------
+    merged_codes : numpy.ndarray
+        ``(E,)`` int64 codes in the merged order.
+    merged_names : tuple of str
+        ``class_names`` without ``"N4"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> merge_n3_n4(np.array([0, 3, 4, 5, -1]), ("W", "N1", "N2", "N3", "N4", "REM"))
+    (array([ 0,  3,  3,  4, -1]), ('W', 'N1', 'N2', 'N3', 'REM'))
+    """
+    names = tuple(class_names)
+    if "N3" not in names or "N4" not in names:
+        raise DataError(f"merging N3 and N4 needs both stages; the classes are {list(names)}")
+    merged_names = tuple(name for name in names if name != "N4")
+    lookup = np.array([merged_names.index("N3" if name == "N4" else name) for name in names],
+                      dtype=np.int64)  # (K,)
+    codes = np.asarray(codes, dtype=np.int64)  # (E,)
+    in_range = (codes >= 0) & (codes < len(names))  # (E,)
+    merged = np.where(in_range, lookup[np.where(in_range, codes, 0)], UNSCORED)  # (E,)
+    return merged, merged_names
+
+
+def classification_metrics(labels: np.ndarray, pred: np.ndarray,
+                           class_names: tuple[str, ...] | list[str]
+                           ) -> ClassificationMetrics | None:
+    """Accuracy, macro-F1, kappa, per-stage F1 and confusion matrix on the scored epochs.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        ``(E,)`` scored stages, ``-1`` for unscored epochs (left out).
+    pred : numpy.ndarray
+        ``(E,)`` predicted stages, all in ``0..K-1``.
+    class_names : sequence of str
+        The ``K`` stage names.
+
+    Returns
+    -------
+    ClassificationMetrics or None
+        None when no epoch is scored.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = classification_metrics(np.array([0, 2, 2, -1]), np.array([0, 2, 1, 5]),
+    ...                            ("W", "N1", "N2", "N3", "N4", "REM"))
+    >>> m.n_epochs, round(m.accuracy, 3)
+    (3, 0.667)
+    """
+    names = tuple(class_names)
+    labels, pred = _checked_pair(labels, pred, len(names))
+    scored = labels != UNSCORED  # (E,)
+    if not scored.any():
+        return None
+    y_true, y_pred = labels[scored], pred[scored]  # (N,), (N,)
+    codes = np.arange(len(names))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        per_stage = f1_score(y_true, y_pred, labels=codes, average=None, zero_division=0.0)  # (K,)
+        macro = f1_score(y_true, y_pred, average="macro", zero_division=0.0)
+        kappa = cohen_kappa_score(y_true, y_pred, labels=codes, replace_undefined_by=np.nan)
+    present = np.isin(codes, y_true) | np.isin(codes, y_pred)  # (K,)
+    return ClassificationMetrics(
+        class_names=names,
+        n_epochs=int(scored.sum()),
+        accuracy=float(accuracy_score(y_true, y_pred)),
+        macro_f1=float(macro),
+        kappa=float(kappa),
+        per_stage_f1=tuple(float(f) if p else float("nan") for f, p in zip(per_stage, present)),
+        support=tuple(int(n) for n in np.bincount(y_true, minlength=len(names))),
+        confusion=confusion_matrix(y_true, y_pred, labels=codes).astype(np.int64),  # (K, K)
+    )
+
+
+def sleep_statistics(hypnogram: np.ndarray, class_names: tuple[str, ...] | list[str], *,
+                     epoch_seconds: float = 30.0) -> SleepStatistics:
+    """Time in bed, total sleep time, efficiency, WASO, onset latency and time per stage.
+
+    Parameters
+    ----------
+    hypnogram : numpy.ndarray
+        ``(E,)`` stage codes, ``-1`` for unscored epochs.
+    class_names : sequence of str
+        Stage names in code order; code 0 is W.
+    epoch_seconds : float
+        Length of one epoch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = sleep_statistics(np.array([0, 0, 1, 2, 0, 2, 5, 0]), ("W", "N1", "N2", "N3", "N4", "REM"))
+    >>> s.time_in_bed_min, s.total_sleep_time_min, s.sleep_onset_latency_min, s.waso_min
+    (4.0, 2.0, 1.0, 0.5)
+    """
+    names = tuple(class_names)
+    codes = np.asarray(hypnogram, dtype=np.int64)  # (E,)
+    if codes.ndim != 1:
+        raise DataError(f"a hypnogram is one stage per epoch; got an array of shape {codes.shape}")
+    codes = np.where((codes >= 0) & (codes < len(names)), codes, UNSCORED)  # (E,)
+    epoch_min = epoch_seconds / 60.0
+    counts = np.bincount(codes[codes != UNSCORED], minlength=len(names))  # (K,)
+    asleep = np.flatnonzero((codes != UNSCORED) & (codes != WAKE))  # (n_sleep,)
+    tib = codes.size * epoch_min
+    tst = asleep.size * epoch_min
+    if asleep.size:
+        period = codes[asleep[0]:asleep[-1] + 1]  # (first sleep .. last sleep,)
+        waso = float(np.count_nonzero(period == WAKE)) * epoch_min
+        latency = float(asleep[0]) * epoch_min
+    else:
+        waso, latency = float("nan"), float("nan")
+    minutes = {name: float(n) * epoch_min for name, n in zip(names, counts)}
+    percent = {
+        name: _percent(value, tib if k == WAKE else tst) for k, (name, value) in enumerate(minutes.items())
+    }
+    return SleepStatistics(
+        time_in_bed_min=tib,
+        total_sleep_time_min=tst,
+        sleep_efficiency_pct=_percent(tst, tib),
+        waso_min=waso,
+        sleep_onset_latency_min=latency,
+        unscored_min=float(np.count_nonzero(codes == UNSCORED)) * epoch_min,
+        stage_minutes=minutes,
+        stage_percent=percent,
+    )
+
+
+def night_metrics(labels: np.ndarray, pred: np.ndarray, *,
+                  class_names: tuple[str, ...] | list[str],
+                  epoch_seconds: float = 30.0) -> NightMetrics:
+    """Compute every figure the app and the reports show for one night.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        ``(E,)`` scored stages, ``-1`` for unscored epochs.
+    pred : numpy.ndarray
+        ``(E,)`` the model's predicted stages.
+    class_names : sequence of str
+        The model's stage names.
+    epoch_seconds : float
+        Length of one epoch.
+
+    Returns
+    -------
+    NightMetrics
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> names = ("W", "N1", "N2", "N3", "N4", "REM")
+    >>> m = night_metrics(np.array([0, 2, 3, 4, 5, -1]), np.array([0, 2, 4, 3, 5, 0]),
+    ...                   class_names=names)
+    >>> round(m.stages.accuracy, 2), m.merged.accuracy, m.n_scored
+    (0.6, 1.0, 5)
+    """
+    names = tuple(class_names)
+    labels, pred = _checked_pair(labels, pred, len(names))
+    scored = labels != UNSCORED  # (E,)
+    pred_on_scored = np.where(scored, pred, UNSCORED) if scored.any() else pred  # (E,)
+    merged = None
+    if scored.any() and "N3" in names and "N4" in names:
+        merged_labels, merged_names = merge_n3_n4(labels, names)
+        merged_pred, _ = merge_n3_n4(pred, names)
+        merged = classification_metrics(merged_labels, merged_pred, merged_names)
+    return NightMetrics(
+        class_names=names,
+        epoch_seconds=float(epoch_seconds),
+        n_epochs=int(labels.size),
+        n_scored=int(scored.sum()),
+        stages=classification_metrics(labels, pred, names),
+        merged=merged,
+        sleep_true=sleep_statistics(labels, names, epoch_seconds=epoch_seconds),
+        sleep_pred=sleep_statistics(pred_on_scored, names, epoch_seconds=epoch_seconds),
+    )
+
+
+def _checked_pair(labels: np.ndarray, pred: np.ndarray, num_classes: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and predictions as int64 vectors of one length; labels out of range become -1."""
+    labels = np.asarray(labels, dtype=np.int64)  # (E,)
+    pred = np.asarray(pred, dtype=np.int64)  # (E,)
+    if labels.ndim != 1 or labels.shape != pred.shape:
+        raise DataError(
+            f"labels {labels.shape} and predictions {pred.shape} must be two vectors of one "
+            "length (one stage per epoch)"
+        )
+    if pred.size and (pred.min() < 0 or pred.max() >= num_classes):
+        raise DataError(
+            f"predicted stages must lie in 0..{num_classes - 1} for {num_classes} classes; "
+            f"got {pred.min()}..{pred.max()}"
+        )
+    labels = np.where((labels >= 0) & (labels < num_classes), labels, UNSCORED)  # (E,)
+    return labels, pred
+
+
+def _percent(part: float, whole: float) -> float:
+    return 100.0 * part / whole if whole > 0 else float("nan")
