@@ -9,7 +9,8 @@ import torch
 
 from mesa_report.data.dataset import MesaWindowDataset, create_mesa_dataloader, window_starts
 from mesa_report.core.errors import ConfigError, DataError
-from mesa_report.data.store import EPOCH_SAMPLES, night_filename, write_index, write_night
+from mesa_report.core.vocabulary import EPOCH_SAMPLES
+from mesa_report.data.store import night_filename, write_index, write_night
 
 E = EPOCH_SAMPLES
 

@@ -15,7 +15,8 @@ from mesa_report.cli.main import main
 from mesa_report.core.errors import ConfigError
 from mesa_report.data.ingest import (bandpass_and_scale, preprocess, preprocess_night,
                                 resample_to_store)
-from mesa_report.data.store import EPOCH_SAMPLES, NightStore, read_index, read_sidecar
+from mesa_report.core.vocabulary import EPOCH_SAMPLES
+from mesa_report.data.store import NightStore, read_index, read_sidecar
 
 E = EPOCH_SAMPLES
 MESA_CHANNELS = (("EEG1", 256), ("EEG2", 256), ("EEG3", 256), ("Thor", 32))

@@ -15,9 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mesa_report.core.errors import ConfigError, DataError
-from mesa_report.data.store import (EPOCH_SAMPLES, Night, NightStore, index_path, label_counts,
-                               night_filename, parse_record_id, parse_stage_string, read_index,
-                               record_id, stage_string, update_index, write_index, write_night)
+from mesa_report.core.vocabulary import EPOCH_SAMPLES
+from mesa_report.data.store import Night, NightStore, index_path, label_counts, night_filename, parse_record_id, parse_stage_string, read_index, record_id, stage_string, update_index, write_index, write_night
 
 E = EPOCH_SAMPLES
 

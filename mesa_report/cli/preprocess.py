@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mesa_report.data.store import DEFAULT_CHANNEL_NAMES, INDEX_NAME
+from mesa_report.core.vocabulary import STORE_CHANNEL_NAMES as DEFAULT_CHANNEL_NAMES
+
+from mesa_report.data.store import INDEX_NAME
 
 _MAX_WARNINGS_SHOWN = 20
 

@@ -1,11 +1,43 @@
-"""Sleep-stage vocabulary shared by every part of mesa-report.
+"""The vocabulary every part of mesa-report reads its defaults from: the signal's sizes, stages, channels.
+
+Sizes are those of the seed's store and model (MESA's EEG at 128 Hz, 30 s epochs, windows of 20
+epochs); everything else is derived from them here.
 
 Stage codes follow NSRR / Compumedics Profusion: 0=W, 1=N1, 2=N2, 3=N3, 4=N4, 5=REM.
 ``-1`` marks an unscored epoch (movement, unscored, unknown or not covered by annotations);
 it is kept in the signal, drawn grey, and left out of every metric.
+
+Examples
+--------
+>>> EPOCH_SAMPLES, STORE_CHANNEL_NAMES[:NUM_EEG_CHANNELS] == MODEL_CHANNEL_NAMES
+(3840, True)
 """
 
 from __future__ import annotations
+
+SFREQ_HZ = 128.0
+"""Sampling rate of every stored night (and of the model's input)."""
+
+EPOCH_SECONDS = 30.0
+"""Length of one scored epoch."""
+
+EPOCH_SAMPLES = int(round(EPOCH_SECONDS * SFREQ_HZ))
+"""Samples per epoch (3840)."""
+
+SEQ_LEN = 20
+"""Epochs per model window (the seed's ``seq_len``)."""
+
+NUM_EEG_CHANNELS = 3
+"""EEG channels the model reads (the first three of each night)."""
+
+STORE_CHANNEL_NAMES = ("EEG1", "EEG2", "EEG3", "Thor")
+"""The seed's channel order in a stored night; names of a night that has no sidecar."""
+
+MODEL_CHANNEL_NAMES = STORE_CHANNEL_NAMES[:NUM_EEG_CHANNELS]
+"""The channels the model reads, in order."""
+
+ENTROPY_EPS = 1e-8
+"""The seed's uncertainty is ``-sum(p * log(p + ENTROPY_EPS))`` over the stages, in nats."""
 
 UNSCORED = -1
 """Label of an epoch without a usable stage."""

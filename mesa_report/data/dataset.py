@@ -17,7 +17,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from mesa_report.core.errors import ConfigError, DataError
 from mesa_report.core.vocabulary import UNSCORED
-from mesa_report.data.store import EPOCH_SECONDS, NUM_EEG_CHANNELS, SEQ_LEN, SFREQ_HZ, NightStore, record_id
+from mesa_report.core.vocabulary import EPOCH_SECONDS, NUM_EEG_CHANNELS, SEQ_LEN, SFREQ_HZ
+from mesa_report.data.store import NightStore, record_id
 
 _MAX_LISTED = 5
 

@@ -35,10 +35,8 @@ from mesa_report.data.annotations import fit_labels, read_stages
 from mesa_report.core.errors import ConfigError, DataError, IngestError, MesaReportError
 from mesa_report.core.fileio import remove_partial_files
 from mesa_report.core.vocabulary import UNSCORED
-from mesa_report.data.store import (DEFAULT_CHANNEL_NAMES, EPOCH_SAMPLES, EPOCH_SECONDS, INDEX_NAME,
-                    NUM_EEG_CHANNELS, SEQ_LEN, SFREQ_HZ, index_row, night_filename,
-                    parse_record_id, read_sidecar, record_id, sidecar_filename, update_index,
-                    write_night)
+from mesa_report.core.vocabulary import STORE_CHANNEL_NAMES as DEFAULT_CHANNEL_NAMES, EPOCH_SAMPLES, EPOCH_SECONDS, NUM_EEG_CHANNELS, SEQ_LEN, SFREQ_HZ
+from mesa_report.data.store import INDEX_NAME, index_row, night_filename, parse_record_id, read_sidecar, record_id, sidecar_filename, update_index, write_night
 
 BANDPASS_HZ = (0.3, 35.0)
 """Pass band of the EEG filter."""

@@ -26,25 +26,9 @@ import torch
 
 from mesa_report.core.errors import ConfigError, DataError
 from mesa_report.core.fileio import atomic_write, write_text_atomic
-from mesa_report.core.vocabulary import CLASS_NAMES_6, UNSCORED, UNSCORED_NAME
-
-SFREQ_HZ = 128.0
-"""Sampling rate of every stored night."""
-
-EPOCH_SECONDS = 30.0
-"""Length of one scored epoch."""
-
-EPOCH_SAMPLES = int(round(EPOCH_SECONDS * SFREQ_HZ))
-"""Samples per epoch in the store (3840)."""
-
-SEQ_LEN = 20
-"""Epochs per model window (the seed's ``seq_len``)."""
-
-NUM_EEG_CHANNELS = 3
-"""EEG channels the model reads (the first three of each night)."""
-
-DEFAULT_CHANNEL_NAMES = ("EEG1", "EEG2", "EEG3", "Thor")
-"""The seed's channel order; names of a night that has no sidecar."""
+from mesa_report.core.vocabulary import (CLASS_NAMES_6, EPOCH_SAMPLES, EPOCH_SECONDS, NUM_EEG_CHANNELS, SFREQ_HZ,
+                                         UNSCORED, UNSCORED_NAME)
+from mesa_report.core.vocabulary import STORE_CHANNEL_NAMES as DEFAULT_CHANNEL_NAMES
 
 INDEX_NAME = "mesa_final.csv"
 """File name of the index CSV inside a store folder."""

@@ -26,7 +26,8 @@ from mesa_report.core.settings import CACHE_ENV, load_settings
 from mesa_report.core.settings import DEFAULT_DEMO_HOURS as DEFAULT_HOURS
 from mesa_report.core.settings import DEFAULT_DEMO_NIGHTS as DEFAULT_N_NIGHTS
 from mesa_report.data.ingest import PIPELINE_VERSION, preprocess
-from mesa_report.data.store import INDEX_NAME, SEQ_LEN, record_id, update_index
+from mesa_report.core.vocabulary import SEQ_LEN
+from mesa_report.data.store import INDEX_NAME, record_id, update_index
 from mesa_report.demo.export import write_edf, write_events_csv, write_nsrr_xml
 from mesa_report.demo.generate import (CHANNELS, EPOCH_SECONDS, EVENT_COLUMNS, GENERATOR_VERSION, SyntheticNight,
                        generate_hypnogram, generate_night, night_from_stages)

@@ -34,7 +34,8 @@ from scipy.signal import sawtooth
 
 from mesa_report.core.errors import ConfigError
 from mesa_report.core.vocabulary import CLASS_NAMES_6, UNSCORED
-from mesa_report.data.store import EPOCH_SECONDS, record_id
+from mesa_report.core.vocabulary import EPOCH_SECONDS
+from mesa_report.data.store import record_id
 
 GENERATOR_VERSION = 3
 """Bumped whenever the generated signals change; names the demo cache folder."""

@@ -38,9 +38,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mesa_report.core.errors import ConfigError, DataError
-from mesa_report.core.vocabulary import default_class_names
+from mesa_report.core.vocabulary import (ENTROPY_EPS, EPOCH_SAMPLES, MODEL_CHANNEL_NAMES, NUM_EEG_CHANNELS, SEQ_LEN,
+                                         SFREQ_HZ, default_class_names)
 
-DEFAULT_CHANNEL_NAMES = ("EEG1", "EEG2", "EEG3")
 
 
 # --------------------------------------------------------------------------------------------
@@ -50,10 +50,10 @@ DEFAULT_CHANNEL_NAMES = ("EEG1", "EEG2", "EEG3")
 class ModelConfig:
     """Hyper-parameters of a :class:`MesaTransformer`; the defaults are the seed's trained model."""
 
-    num_channels: int = 3  # EEG channels the model reads (the first ones of a preprocessed night)
-    time_steps: int = 3840  # samples per epoch: 30 s at 128 Hz
-    sfreq_hz: float = 128.0  # sampling rate of the input signal
-    seq_len: int = 20  # epochs per sequence, the inter-epoch transformer's context
+    num_channels: int = NUM_EEG_CHANNELS  # EEG channels the model reads (the first ones of a preprocessed night)
+    time_steps: int = EPOCH_SAMPLES  # samples per epoch: 30 s at 128 Hz
+    sfreq_hz: float = SFREQ_HZ  # sampling rate of the input signal
+    seq_len: int = SEQ_LEN  # epochs per sequence, the inter-epoch transformer's context
     num_classes: int = 6  # sleep stages predicted (6: W N1 N2 N3 N4 REM)
     d_model: int = 256  # width of every transformer and of the epoch vector
     cnn_channels: tuple[int, int] = (64, 128)  # output channels of conv1 and conv2
@@ -85,7 +85,7 @@ class ModelConfig:
         else:
             set_(self, "class_names", tuple(str(c) for c in self.class_names))
         if not self.channel_names:
-            names = DEFAULT_CHANNEL_NAMES + tuple(f"EEG{i + 1}" for i in range(3, self.num_channels))
+            names = MODEL_CHANNEL_NAMES + tuple(f"EEG{i + 1}" for i in range(3, self.num_channels))
             set_(self, "channel_names", names[: self.num_channels])
         else:
             set_(self, "channel_names", tuple(str(c) for c in self.channel_names))
@@ -662,7 +662,7 @@ class MesaTransformer(nn.Module):
         batch, seq, chans, _ = x.shape
         logits, epoch_w = self.classify_epochs(encoded.vectors, return_attention)  # (B, S, K)
         probs = logits.softmax(dim=-1)  # (B, S, K)
-        uncertainty = -(probs * torch.log(probs + 1e-8)).sum(dim=-1)  # (B, S)
+        uncertainty = -(probs * torch.log(probs + ENTROPY_EPS)).sum(dim=-1)  # (B, S)
         attention = None
         if return_attention:
             temporal = [torch.stack(w, dim=1) for w in encoded.temporal]  # C × (BS, L_t, H_t, N, N)
