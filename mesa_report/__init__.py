@@ -25,6 +25,7 @@ _EXPORTS = {
     "NightStore": "mesa_report.store",
     "visualize_sample_attention": "mesa_report.visualize",
     "MesaReportError": "mesa_report.errors",
+    "sleep_statistics": "mesa_report.sleep_stats",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
