@@ -25,6 +25,7 @@ _EXPORTS = {
     "NightStore": "mesa_report.data.store",
     "visualize_sample_attention": "mesa_report.report.seed_pngs",
     "MesaReportError": "mesa_report.core.errors",
+    "sleep_statistics": "mesa_report.scoring.sleep_stats",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -15,6 +15,7 @@ from mesa_report.inference.night import NightInference, infer_night
 from mesa_report.scoring.metrics import night_metrics
 from mesa_report.data.store import Night, stage_string, write_night
 from mesa_report.explain.summaries import summarise_night
+from mesa_report.scoring.sleep_stats import SLEEP_STAT_KEYS, awakenings, sleep_statistics
 
 LENGTHS = {1: 47, 2: 20, 3: 33}  # epochs: samples [0, 20, 27], [0], [0, 13]
 
@@ -152,6 +153,24 @@ def test_table_row_reports_the_projects_own_figures(tiny_model, nights, tmp_path
     assert row["mean_uncertainty_nats"] == pytest.approx(float(stored.uncertainty.mean()))
     table = write_table([row], tmp_path / "cohort.csv").read_text().splitlines()
     assert table[0].startswith("mesaid,record_id,n_epochs") and len(table) == 2
+
+
+def test_table_row_holds_yasas_sleep_statistics_of_both_hypnograms(tiny_model, nights, tmp_path):
+    result = next(iter(infer_cohort(tiny_model, nights[:1])))
+    pred = result.stored.pred
+    labels = pred.copy()
+    labels[:6] = 0  # the scorer saw wake first, so the scored night falls asleep later
+    labels[4] = -1  # and left an epoch unscored: the predicted hypnogram leaves it out too
+    row = table_row(result.with_labels(labels), "rollout")
+    scored, predicted = sleep_statistics(labels), sleep_statistics(np.where(labels >= 0, pred, -1))
+    for key in SLEEP_STAT_KEYS:
+        assert row[f"scored_{key}"] == pytest.approx(scored[key], nan_ok=True)
+        assert row[f"predicted_{key}"] == pytest.approx(predicted[key], nan_ok=True)
+    assert row["scored_TIB"] == row["predicted_TIB"] == 47 * 0.5
+    assert row["scored_SOL"] >= 3.0  # the first sleep epoch comes after the six wake/unscored ones
+    assert row["scored_awakenings"] == awakenings(labels)
+    header = write_table([row], tmp_path / "cohort.csv").read_text().splitlines()[0].split(",")
+    assert header[-2:] == ["predicted_SME", "predicted_awakenings"] and "scored_%REM" in header
 
 
 def test_inference_tensors_stay_inside_the_pass(tiny_model, nights):

@@ -19,6 +19,7 @@ from mesa_report.data.store import record_id
 from mesa_report.explain.summaries import NightSummary, summarise_night
 from mesa_report.inference.cohort import NightResult
 from mesa_report.scoring.metrics import night_metrics
+from mesa_report.scoring.sleep_stats import sleep_columns
 
 TABLE_NAME = "cohort.csv"
 """File name of the cohort table inside a batch's output folder."""
@@ -45,7 +46,10 @@ def table_row(result: NightResult, method: str = "rollout") -> dict[str, object]
     ``kappa``, ``kappa_n3n4_merged`` (N3 and N4 as one stage), ``f1_<stage>`` per stage,
     ``mean_uncertainty_nats``, ``relevance_<channel>`` per channel (mean share), ``share_past``,
     ``share_self``, ``share_future``, ``look_back_epochs``, ``look_ahead_epochs`` (relevance-weighted
-    mean distance of the earlier and later epochs used) and ``method``.
+    mean distance of the earlier and later epochs used), ``method``, then YASA's sleep statistics
+    of the scored and of the predicted hypnogram, ``scored_<key>`` and ``predicted_<key>`` for each
+    key of :data:`mesa_report.scoring.sleep_stats.SLEEP_STAT_KEYS` and ``awakenings``
+    (:func:`mesa_report.scoring.sleep_stats.sleep_columns`).
 
     Examples
     --------
@@ -74,6 +78,8 @@ def table_row(result: NightResult, method: str = "rollout") -> dict[str, object]
     row.update(share_past=summary.share_past, share_self=summary.share_self,
                share_future=summary.share_future, look_back_epochs=summary.mean_look_back_epochs,
                look_ahead_epochs=summary.mean_look_ahead_epochs, method=method)
+    row.update(sleep_columns(night.labels, night.pred, class_names=night.class_names,
+                             epoch_seconds=night.epoch_seconds))
     return row
 
 
