@@ -34,7 +34,8 @@ from mesa_report.model.checkpoint import file_sha256
 from mesa_report.explain.cohort_table import table_row
 from mesa_report.inference.cohort import NightResult, _Transfer, infer_cohort
 from mesa_report.inference.night import infer_night, sample_starts
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import ModelConfig
 from mesa_report.core.vocabulary import EPOCH_SAMPLES
 from mesa_report.data.store import Night, night_filename, stage_string, write_night
 

@@ -14,7 +14,9 @@ from _common import machine, print_table, timeit
 
 import torch
 
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+
+from mesa_report.model.config import ModelConfig
 from tests.test_model import SeedReference
 
 

@@ -13,7 +13,9 @@ from _common import machine, print_table, timeit
 
 import torch
 
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+
+from mesa_report.model.config import ModelConfig
 from mesa_report.model.train import focal_loss
 from tests.test_model import SeedReference
 

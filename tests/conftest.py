@@ -11,7 +11,8 @@ import torch
 from hypothesis import HealthCheck, settings
 
 from mesa_report.core.settings import CACHE_ENV
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import ModelConfig
 
 # Property-based tests: 60 examples each in the normal suite, 5,000 with HYPOTHESIS_PROFILE=long.
 settings.register_profile("default", max_examples=60, deadline=None,

@@ -25,7 +25,8 @@ from mesa_report.model.checkpoint import save_checkpoint
 from mesa_report.core.errors import CheckpointError, DataError
 from mesa_report.explain.methods import attention_rollout
 from mesa_report.scoring.metrics import night_metrics
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import ModelConfig
 from mesa_report.core.vocabulary import stage_name
 from mesa_report.data.store import NightStore, night_filename, write_index, write_night
 

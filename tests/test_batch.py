@@ -18,7 +18,8 @@ from mesa_report.model.checkpoint import save_checkpoint
 from mesa_report.cli.main import main
 from mesa_report.inference.cohort import NightResult
 from mesa_report.demo import demo_store
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import ModelConfig
 from mesa_report.report.document import choose_samples
 from mesa_report.data.store import write_index, write_night
 

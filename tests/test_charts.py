@@ -11,7 +11,8 @@ import torch
 
 from mesa_report.charts import core as charts
 from mesa_report.core.errors import ConfigError, ReportError
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import ModelConfig
 from mesa_report.render.vega import chart_spec
 from mesa_report.core.vocabulary import CLASS_NAMES_6, STAGE_COLOURS, UNSCORED_COLOUR
 

@@ -12,7 +12,8 @@ import torch
 
 from mesa_report.model import checkpoint as ck
 from mesa_report.core.errors import CheckpointError, ConfigError
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import ModelConfig
 
 from .conftest import TINY, randomise_batchnorm
 

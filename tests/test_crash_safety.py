@@ -85,7 +85,8 @@ def test_report_killed_at_random_points_then_rerun_completes(edf_dir, tmp_path, 
 
     from mesa_report.model.checkpoint import save_checkpoint
     from mesa_report.data.ingest import preprocess
-    from mesa_report.model.network import MesaTransformer, ModelConfig
+    from mesa_report.model.network import MesaTransformer
+    from mesa_report.model.config import ModelConfig
 
     from .conftest import TINY
 

@@ -11,7 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from mesa_report.core.errors import ConfigError, DataError
-from mesa_report.model.network import MesaTransformer, ModelConfig, TokenTimes, attention_weights
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import ModelConfig, TokenTimes
+from mesa_report.model.layers import attention_weights
 
 from .conftest import TINY, randomise_batchnorm
 

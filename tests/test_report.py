@@ -26,7 +26,8 @@ from mesa_report.model.checkpoint import checkpoint_summary, save_checkpoint
 from mesa_report.core.errors import MesaReportError, ReportError
 from mesa_report.inference.night import infer_night
 from mesa_report.scoring.metrics import night_metrics
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import ModelConfig
 from mesa_report.report.document import (
     build_report,
     choose_samples,

@@ -16,7 +16,8 @@ from PIL import Image
 from mesa_report.charts import core as charts
 from mesa_report.cli.main import build_parser, main
 from mesa_report.core.errors import ConfigError, ReportError
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import ModelConfig
 from mesa_report.render.vega import render_chart
 from mesa_report.explain.selection import (
     informative_epochs,

@@ -21,7 +21,8 @@ N_EPOCHS = 47  # samples start at 0, 20 and 27: epochs 27-39 are in two samples
 def result(tmp_path_factory):
     torch = pytest.importorskip("torch")
     from tests.conftest import TINY, randomise_batchnorm
-    from mesa_report.model.network import MesaTransformer, ModelConfig
+    from mesa_report.model.network import MesaTransformer
+    from mesa_report.model.config import ModelConfig
 
     torch.manual_seed(0)
     model = randomise_batchnorm(MesaTransformer(ModelConfig(**TINY))).eval()

@@ -22,7 +22,8 @@ from mesa_report import demo
 from mesa_report.app import state as app_state
 from mesa_report.model.checkpoint import load_model, save_checkpoint
 from mesa_report.core.errors import CheckpointError, DataError, MesaReportError
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import ModelConfig
 from mesa_report.core.settings import load_settings
 from mesa_report.data.store import INDEX_NAME, Night, NightStore, night_filename, record_id
 

@@ -31,7 +31,8 @@ from mesa_report.app.sources import file_stamp
 from mesa_report.model.checkpoint import checkpoint_summary
 from mesa_report.inference.night import NightInference
 from mesa_report.scoring.metrics import NightMetrics, night_metrics
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import ModelConfig
 from mesa_report.render.vega import chart_spec, render_chart
 from mesa_report.report.document import render_report_html, render_report_pdf
 from mesa_report.explain.selection import wrong_predictions

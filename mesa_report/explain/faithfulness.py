@@ -35,7 +35,8 @@ from scipy.stats import spearmanr
 from mesa_report.core.errors import ConfigError
 from mesa_report.explain.methods import METHODS, explain, token_relevance
 from mesa_report.inference.night import sample_starts
-from mesa_report.model.network import AttentionMaps, MesaTransformer
+from mesa_report.model.outputs import AttentionMaps
+from mesa_report.model.network import MesaTransformer
 from mesa_report.data.store import NightStore
 
 DELETION_FRACTIONS = (0.05, 0.1, 0.2, 0.3, 0.5)

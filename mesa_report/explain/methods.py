@@ -41,7 +41,8 @@ import torch
 from torch import Tensor
 
 from mesa_report.core.errors import ConfigError
-from mesa_report.model.network import AttentionMaps, MesaTransformer
+from mesa_report.model.outputs import AttentionMaps
+from mesa_report.model.network import MesaTransformer
 
 METHODS = ("attention", "rollout", "gradient")
 """Names accepted by ``--method`` and the app's method picker."""

@@ -21,7 +21,7 @@ import torch
 from mesa_report.core.errors import ConfigError
 from mesa_report.explain.methods import attention_rollout, raw_attention
 from mesa_report.inference.night import NightInference
-from mesa_report.model.network import AttentionMaps
+from mesa_report.model.outputs import AttentionMaps
 
 SUMMARY_METHODS = ("attention", "rollout")
 

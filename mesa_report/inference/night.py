@@ -34,7 +34,9 @@ import torch
 
 from mesa_report.core.errors import ConfigError, DataError
 from mesa_report.core.fileio import atomic_write
-from mesa_report.model.network import AttentionMaps, MesaTransformer, TokenTimes
+from mesa_report.model.outputs import AttentionMaps
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import TokenTimes
 from mesa_report.data.store import Night
 
 ProgressFn = Callable[[int, int], None]

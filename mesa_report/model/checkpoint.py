@@ -27,7 +27,8 @@ import torch
 
 from mesa_report.core.errors import CheckpointError, ConfigError
 from mesa_report.core.fileio import atomic_write
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import ModelConfig
 
 FORMAT_TAG = "mesa-report/checkpoint-v1"
 SEED_HEADS = {"temporal_heads": 8, "channel_heads": 4, "epoch_heads": 8}

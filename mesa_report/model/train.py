@@ -29,7 +29,8 @@ from mesa_report.model.checkpoint import load_model, read_checkpoint, resolve_de
 from mesa_report.data.dataset import MesaWindowDataset
 from mesa_report.core.errors import ConfigError, DataError
 from mesa_report.scoring.metrics import classification_metrics
-from mesa_report.model.network import MesaTransformer, ModelConfig
+from mesa_report.model.network import MesaTransformer
+from mesa_report.model.config import ModelConfig
 from mesa_report.core.vocabulary import UNSCORED
 
 SPLITS = ("train", "val", "test")

@@ -34,7 +34,8 @@ from mesa_report.charts import core as charts
 from mesa_report.core.errors import ConfigError, ReportError
 from mesa_report.core.fileio import write_bytes_atomic
 from mesa_report.explain.methods import explain
-from mesa_report.model.network import AttentionMaps, MesaTransformer
+from mesa_report.model.outputs import AttentionMaps
+from mesa_report.model.network import MesaTransformer
 from mesa_report.render.vega import FORMATS, render_chart
 from mesa_report.explain.selection import informative_epochs
 from mesa_report.core.vocabulary import UNSCORED, channel_label, stage_name
