@@ -34,10 +34,11 @@ from tqdm import tqdm
 from .annotations import fit_labels, read_stages
 from .errors import ConfigError, DataError, IngestError, MesaReportError
 from .fileio import remove_partial_files
+from .index_merge import check_index, merge_index
 from .stages import UNSCORED
 from .store import (DEFAULT_CHANNEL_NAMES, EPOCH_SAMPLES, EPOCH_SECONDS, INDEX_NAME,
-                    NUM_EEG_CHANNELS, SEQ_LEN, SFREQ_HZ, index_row, night_filename,
-                    parse_record_id, read_sidecar, record_id, sidecar_filename, update_index,
+                    NUM_EEG_CHANNELS, SEQ_LEN, SFREQ_HZ, index_path, index_row,
+                    night_filename, parse_record_id, read_sidecar, record_id, sidecar_filename,
                     write_night)
 
 BANDPASS_HZ = (0.3, 35.0)
@@ -500,8 +501,10 @@ def preprocess(edf_dir: str | Path, output_dir: str | Path, *,
     Annotation files are matched by record id (``mesa-sleep-0001.edf`` with
     ``mesa-sleep-0001-nsrr.xml``, else ``-profusion.xml``), looked for in ``annotations_dir``
     first, then next to the EDF. A night that fails is listed in the summary and nothing of it
-    is written; the others are kept, and the index CSV lists every night made or up to date
-    (rows of other nights already in it are kept, as are other files in ``output_dir``).
+    is written; the others are kept, and the index CSV lists every night made or up to date.
+    An existing index is checked before any night is written; rows of other nights in it are kept
+    exactly as written (id spellings, columns, order), as are other files in ``output_dir``, and
+    each row of its own nights that changes is reported in the summary's warnings.
 
     Parameters
     ----------
@@ -541,6 +544,8 @@ def preprocess(edf_dir: str | Path, output_dir: str | Path, *,
     if isinstance(jobs, bool) or int(jobs) != jobs or jobs < 1:
         raise ConfigError(f"--jobs must be a whole number of at least 1, not {jobs!r}")
     output = Path(output_dir)
+    csv_path = index_path(output, csv_name)
+    check_index(csv_path)  # an index it could not merge into stops the run before any night
     remove_partial_files(output)  # left by a run that was killed mid-write
     tasks, failed = _plan(Path(edf_dir), Path(annotations_dir) if annotations_dir else None)
     summary = PreprocessSummary(failed=failed)
@@ -566,6 +571,7 @@ def preprocess(edf_dir: str | Path, output_dir: str | Path, *,
     finally:
         if rows:
             rows.sort(key=lambda row: row["mesaid"])
-            summary.index_path = update_index(output, rows, csv_name)
+            summary.warnings += merge_index(csv_path, rows)
+            summary.index_path = csv_path
     summary.written.sort()
     return summary

@@ -296,10 +296,11 @@ def write_index(target: str | Path, rows: Iterable[Mapping[str, Any]] | pd.DataF
 
 def update_index(target: str | Path, rows: Iterable[Mapping[str, Any]] | pd.DataFrame,
                  csv_name: str = INDEX_NAME) -> Path:
-    """Merge rows into an index CSV atomically: same ``mesaid`` replaced, new ones appended.
+    """Merge rows into an index CSV atomically: rows of the same night updated, new ones appended.
 
     Columns the new rows do not carry keep their old values (e.g. a ``split`` column added by
-    hand); rows keep the existing order, new nights follow in the order given.
+    hand); rows of other nights are kept exactly as written (id spelling included); rows keep the
+    existing order, new nights follow in the order given (see :func:`mesa_report.index_merge.merge_index`).
 
     Examples
     --------
@@ -310,14 +311,10 @@ def update_index(target: str | Path, rows: Iterable[Mapping[str, Any]] | pd.Data
     >>> path.read_text().splitlines()
     ['mesaid,sleep_stages,split', '1,01,train', '2,,']
     """
+    from .index_merge import merge_index  # it builds on this module's readers
+
     path = index_path(target, csv_name)
-    merged: dict[int, dict[str, Any]] = {}
-    if path.is_file():
-        for record in read_index(path).to_dict("records"):
-            merged.setdefault(int(record["mesaid"]), record)
-    for record in _records(rows):
-        merged[record["mesaid"]] = {**merged.get(record["mesaid"], {}), **record}
-    write_text_atomic(path, _index_text(list(merged.values())))
+    merge_index(path, rows)
     return path
 
 
