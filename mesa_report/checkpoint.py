@@ -29,6 +29,7 @@ from .errors import CheckpointError, ConfigError
 from .fileio import atomic_write
 from .model import MesaTransformer, ModelConfig
 from .safe_numpy import numpy_safe_globals, plain_arrays
+from .weight_guard import checked_weights
 
 FORMAT_TAG = "mesa-report/checkpoint-v1"
 SEED_HEADS = {"temporal_heads": 8, "channel_heads": 4, "epoch_heads": 8}
@@ -36,6 +37,10 @@ SEED_HEADS = {"temporal_heads": 8, "channel_heads": 4, "epoch_heads": 8}
 _KEY_CHANNEL = re.compile(r"^channel_cnns\.(\d+)\.")
 _KEY_TEMPORAL_LAYER = re.compile(r"^temporal_encoders\.0\.transformer\.layers\.(\d+)\.")
 _KEY_EPOCH_LAYER = re.compile(r"^inter_epoch_transformer\.transformer\.layers\.(\d+)\.")
+SHAPE_FIELDS = ("num_channels", "seq_len", "num_classes", "d_model", "cnn_channels", "conv1_kernel",
+                "conv2_kernel", "temporal_layers", "epoch_layers", "dim_feedforward",
+                "classifier_hidden", "max_tokens")
+"""ModelConfig fields that the weight shapes tell (compared before a stored config is used)."""
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
@@ -225,13 +230,14 @@ def load_model(checkpoint_path: str | os.PathLike, num_channels: int | None = 3,
     """
     path = Path(checkpoint_path)
     checkpoint = read_checkpoint(path)
-    state = extract_state_dict(checkpoint, path)
+    state = checked_weights(extract_state_dict(checkpoint, path), path)
     heads = dict(temporal_heads=temporal_heads, channel_heads=channel_heads, epoch_heads=epoch_heads)
     try:
         if isinstance(checkpoint.get("config"), dict):
             stored = dict(checkpoint["config"])
             stored.update({k: v for k, v in heads.items() if v is not None})
             config = ModelConfig.from_dict(stored)
+            _check_config_fits_weights(config, state, path)
         else:
             config = infer_config(state, path, **heads)
             names = checkpoint.get("class_names")
@@ -247,6 +253,17 @@ def load_model(checkpoint_path: str | os.PathLike, num_channels: int | None = 3,
     _load_weights(model, state, path)
     model.checkpoint_path = path
     return model.to(resolve_device(device)).eval()
+
+
+def _check_config_fits_weights(config: ModelConfig, state: dict[str, torch.Tensor], path: Path) -> None:
+    """A stored config must say what its weights' shapes say, before a model is built from it."""
+    inferred = infer_config(state, path)
+    for name in SHAPE_FIELDS:
+        if getattr(config, name) != getattr(inferred, name):
+            raise CheckpointError(
+                f"{path}: its config says {name}={getattr(config, name)} but its weights have "
+                f"{name}={getattr(inferred, name)}; the file was edited or damaged — copy it again"
+            )
 
 
 def _load_weights(model: MesaTransformer, state: dict[str, torch.Tensor], path: Path) -> None:

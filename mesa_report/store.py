@@ -447,7 +447,9 @@ def load_signal(path: str | Path) -> torch.Tensor:
     Raises
     ------
     DataError
-        If the file is missing, unreadable, refused by safe loading, or not a 2-D float tensor.
+        If the file is missing, unreadable, refused by safe loading, or not a 2-D float tensor
+        within the bounds of :mod:`mesa_report.night_guard` (bfloat16 and sparse nights are
+        converted there).
 
     Examples
     --------
@@ -475,11 +477,9 @@ def load_signal(path: str | Path) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         raise DataError(f"preprocessed night {path} holds a {type(value).__name__}, not a "
                         "2-D float tensor (channels, T)")
-    if value.ndim != 2 or not value.is_floating_point():
-        raise DataError(f"preprocessed night {path} holds a tensor of shape "
-                        f"{tuple(value.shape)} and dtype {value.dtype}; expected a 2-D float "
-                        "tensor (channels, T)")
-    return value
+    from .night_guard import checked_night_tensor  # it builds on this module's constants
+
+    return checked_night_tensor(value, path)
 
 
 class Night:
@@ -518,10 +518,13 @@ class Night:
         self.stages = str(stages)
         self.index_row = dict(index_row or {})
         self._sidecar = read_sidecar(self.path.with_suffix(".json"))
-        stored_hz = self._sidecar.get("sfreq_hz")
-        if sfreq_hz is not None and stored_hz is not None and float(stored_hz) != float(sfreq_hz):
-            raise ConfigError(f"{self.path.name} is stored at {stored_hz} Hz but "
-                              f"{sfreq_hz} Hz was asked for; use target_fs={stored_hz}")
+        from .night_guard import sidecar_rate_hz  # it builds on this module's constants
+
+        stored_hz = sidecar_rate_hz(self._sidecar, self.path.with_suffix(".json"))
+        if sfreq_hz is not None and stored_hz is not None and stored_hz != float(sfreq_hz):
+            raise ConfigError(f"{self.path.name} is stored at {stored_hz} Hz but {sfreq_hz} Hz "
+                              "was asked for (the model's rate); use a model trained on "
+                              f"nights at {stored_hz} Hz")
         self.sfreq_hz = float(sfreq_hz if sfreq_hz is not None else stored_hz or SFREQ_HZ)
         self.epoch_seconds = float(epoch_seconds)
         samples = self.epoch_seconds * self.sfreq_hz

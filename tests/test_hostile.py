@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import re
@@ -15,11 +16,13 @@ import numpy as np
 import pytest
 import torch
 
-from mesa_report.checkpoint import load_model, read_checkpoint
+from mesa_report.checkpoint import load_model, read_checkpoint, save_checkpoint
 from mesa_report.cli import main
-from mesa_report.errors import CheckpointError, DataError
+from mesa_report.errors import CheckpointError, ConfigError, DataError
 from mesa_report.ingest import preprocess
 from mesa_report.model import MesaTransformer, ModelConfig
+from mesa_report.store import (EPOCH_SAMPLES as E, NightStore, load_signal, night_filename,
+                               sidecar_filename, write_index)
 
 from .conftest import REPO_ROOT, TINY
 from .test_checkpoint import _seed_style_checkpoint
@@ -246,3 +249,119 @@ def test_refusal_messages_name_the_global_and_call_a_corrupt_pickle_corrupt(tmp_
     with pytest.raises(CheckpointError) as info:
         read_checkpoint(path)
     assert "is corrupt" in str(info.value) and "run code" not in str(info.value)
+
+
+# --- memory bombs and odd tensors in nights ------------------------------------------------------
+
+def _store_with(tmp_path, content, sidecar: dict | None = None):
+    path = tmp_path / night_filename(1)
+    torch.save(content, path)
+    if sidecar is not None:
+        (tmp_path / sidecar_filename(1)).write_text(json.dumps(sidecar))
+    write_index(tmp_path, [{"mesaid": 1, "sleep_stages": "0"}])
+    return path
+
+
+@pytest.mark.parametrize("content, message", [
+    (torch.empty(4, 10**12, device="meta"), "without data"),
+    (torch.empty(4, 3 * E, device="meta"), "without data"),
+    (torch.zeros(4, 1).expand(4, 10**9), r"declares shape \(4, 1000000000\)"),
+    (torch.zeros(4, 1).expand(4, 2 * 10**7), r"declares 320,000,000 bytes of samples"),
+    (torch.sparse_coo_tensor(torch.zeros(2, 0, dtype=torch.long), torch.zeros(0), (64, 2 * 10**7),
+                             check_invariants=True), "sparse_coo tensor"),
+    (torch.zeros(3 * E, 4), r"looks transposed: shape \(11520, 4\)"),
+])
+def test_nights_declaring_huge_or_odd_tensors_are_refused_before_allocation(tmp_path, content,
+                                                                              message):
+    path = _store_with(tmp_path, content)
+    code = ("from mesa_report.store import NightStore\n"
+            "from mesa_report.errors import DataError\n"
+            "limit_memory(512 << 20)\n"
+            "try:\n    NightStore(sys.argv[1]).night(1).labels\n"
+            "except DataError as exc:\n    print(exc)\n")
+    out = _run_limited(code, tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert str(path) in out.stdout and re.search(message, out.stdout), out.stdout
+    assert len(out.stdout.strip().splitlines()) == 1
+
+
+def test_bfloat16_and_small_sparse_nights_are_converted_exactly(tmp_path):
+    signal = torch.linspace(-3, 3, 4 * 2 * E).reshape(4, 2 * E)
+    for content in (signal.to(torch.bfloat16), signal.to_sparse()):
+        _store_with(tmp_path, content)
+        loaded = load_signal(tmp_path / night_filename(1))
+        assert loaded.dtype == torch.float32 and loaded.layout == torch.strided
+        torch.testing.assert_close(loaded, content.to_dense().float(), rtol=0, atol=0)
+        assert NightStore(tmp_path).night(1).epochs(0, 2).shape == (2, 3, E)
+
+
+def test_a_sidecar_rate_that_is_not_a_number_gets_a_clear_message(tmp_path):
+    _store_with(tmp_path, torch.zeros(4, 2 * E), sidecar={"sfreq_hz": "fast"})
+    with pytest.raises(DataError, match=r"sidecar .*mesa-sleep-0001_preprocessed\.json has "
+                                        r"sfreq_hz 'fast', not a sampling rate"):
+        NightStore(tmp_path).night(1)
+
+
+def test_no_message_suggests_an_option_no_command_accepts(tmp_path):
+    _store_with(tmp_path, torch.zeros(4, 2 * E), sidecar={"sfreq_hz": 256})
+    with pytest.raises(ConfigError) as info:
+        NightStore(tmp_path, sfreq_hz=128.0).night(1)
+    assert "target_fs" not in str(info.value) and "256" in str(info.value)
+    sources = "\n".join(p.read_text() for p in (REPO_ROOT / "mesa_report").rglob("*.py"))
+    assert "target_fs=" not in re.sub(r"target_fs=(cfg\.|target_fs)", "", sources)
+
+
+# --- memory bombs and odd tensors in checkpoints -------------------------------------------------
+
+def _tiny_checkpoint(tmp_path, edit) -> tuple:
+    torch.manual_seed(2)
+    model = MesaTransformer(ModelConfig(**TINY)).eval()
+    path = save_checkpoint(tmp_path / "best_model.pth", model)
+    payload = torch.load(path, weights_only=True)
+    edit(payload)
+    torch.save(payload, path)
+    return path, model
+
+
+def _set_weight(name, value):
+    return lambda payload: payload["model_state_dict"].__setitem__(name, value(payload["model_state_dict"][name]))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (_set_weight("classifier.3.weight", lambda w: torch.empty(w.shape, device="meta")),
+     r"weight classifier\.3\.weight of shape \(6, 64\) has no data"),
+    (_set_weight("classifier.0.weight", lambda w: w[:1, :1].expand(10**6, 10**6)),
+     r"weight classifier\.0\.weight declares shape \(1000000, 1000000\)"),
+    (_set_weight("classifier.0.weight",
+                 lambda w: torch.sparse_coo_tensor(torch.zeros(2, 0, dtype=torch.long),
+                                                   torch.zeros(0), (10**6, 10**6), check_invariants=True)),
+     "sparse weight classifier.0.weight"),
+    (lambda payload: payload["config"].update(d_model=10**6, dim_feedforward=10**6),
+     r"its config says d_model=1000000 but its weights have d_model=32"),
+    (_set_weight("classifier.0.weight", lambda w: w * 1e38),
+     r"weight classifier\.0\.weight holds values up to .*e\+3\d"),
+])
+def test_checkpoints_declaring_huge_or_odd_weights_are_refused_before_the_model_is_built(
+        tmp_path, edit, message):
+    path, _ = _tiny_checkpoint(tmp_path, edit)
+    code = ("from mesa_report.checkpoint import load_model\n"
+            "from mesa_report.errors import CheckpointError\n"
+            "limit_memory(512 << 20)\n"
+            "try:\n    load_model(sys.argv[1], None, None, None, None)\n"
+            "except CheckpointError as exc:\n    print(exc)\n")
+    out = _run_limited(code, path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert str(path) in out.stdout and re.search(message, out.stdout), out.stdout
+
+
+def test_small_sparse_and_bfloat16_weights_load_exactly(tmp_path):
+    def edit(payload):
+        state = payload["model_state_dict"]
+        state["classifier.3.weight"] = state["classifier.3.weight"].to_sparse()
+        state["classifier.0.weight"] = state["classifier.0.weight"].to(torch.bfloat16)
+    path, model = _tiny_checkpoint(tmp_path, edit)
+    loaded = load_model(path, None, None, None, None)
+    torch.testing.assert_close(loaded.state_dict()["classifier.3.weight"],
+                               model.state_dict()["classifier.3.weight"], rtol=0, atol=0)
+    torch.testing.assert_close(loaded.state_dict()["classifier.0.weight"],
+                               model.state_dict()["classifier.0.weight"].to(torch.bfloat16).float())
