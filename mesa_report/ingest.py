@@ -161,8 +161,8 @@ def read_edf_channels(edf_path: str | Path, channels: Sequence[str]
     Raises
     ------
     IngestError
-        For a file that is missing, not an EDF, truncated, or lacks a channel (the message lists
-        the channels it has).
+        For a file that is missing, not an EDF, truncated, discontinuous (EDF+D with gaps), or
+        lacks a channel (the message lists the channels it has).
 
     Examples
     --------
@@ -186,6 +186,10 @@ def read_edf_channels(edf_path: str | Path, channels: Sequence[str]
     if caught:
         raise IngestError(f"{path} is truncated or damaged ({caught[0].message}); download or "
                           "export it again")
+    if str(edf.reserved).startswith("EDF+D") and not edf.is_continuous:
+        raise IngestError(f"{path} is an EDF+D file with gaps between its data records, which "
+                          "would be read as if joined; export the recording as one continuous "
+                          "EDF (EDF+C), or one file per continuous part")
     labels = list(edf.labels)
     picked = [edf.signals[_find_label(path, labels, name)] for name in channels]
     if edf.num_data_records < 1:
