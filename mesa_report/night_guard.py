@@ -12,6 +12,7 @@ exactly are (bfloat16 -> float32; sparse -> dense when the dense night is within
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ MAX_CHANNELS = 64
 MAX_CONVERTED_BYTES = 1 << 30
 """Largest dense night a sparse night is expanded to (1 GiB)."""
 
+_SCIENTIFIC = re.compile(r"\s*[0-9](\.[0-9]*)?[eE][+-]?[0-9]+\s*")
 _FIX = "write it again with torch.save(signal, path), signal a float tensor (channels, T)"
 
 
@@ -125,3 +127,30 @@ def sidecar_rate_hz(sidecar: dict[str, Any], path: str | Path) -> float | None:
         raise DataError(f"sidecar {path} has sfreq_hz {value!r}, not a sampling rate in Hz; set it "
                         f"to the night's rate (the store's is {SFREQ_HZ:g}) or delete the sidecar")
     return rate
+
+
+def stage_string_warning(stages: str, night: str) -> str | None:
+    """A warning for a ``sleep_stages`` string with characters that are not digits, or ``None``.
+
+    Such characters are skipped (the seed's rule); the warning counts them, and says so when the
+    string looks like a number in scientific notation (a spreadsheet turned it into a number,
+    and the digits it dropped are lost).
+
+    Examples
+    --------
+    >>> print(stage_string_warning("0012", "mesa-sleep-0001"))
+    None
+    >>> stage_string_warning("1.2E+15", "mesa-sleep-0001")[:80]
+    'mesa-sleep-0001: its sleep_stages 1.2E+15 has 3 characters that are not digits; '
+    """
+    text = str(stages)
+    skipped = sum(1 for ch in text if not (ch.isascii() and ch.isdigit()))
+    if not skipped:
+        return None
+    shown = text if len(text) <= 40 else text[:40] + "..."
+    note = (f"{night}: its sleep_stages {shown} has {skipped} characters that are not digits; "
+            "they are skipped")
+    if _SCIENTIFIC.fullmatch(text):
+        note += (" — it looks like a number in scientific notation (a spreadsheet turned the "
+                 "stages into a number and dropped digits); write the column as text again")
+    return note

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -565,6 +566,11 @@ class Night:
     def labels(self) -> np.ndarray:
         """Stage codes ``(n_epochs,)`` int64, ``-1`` unscored (the seed's parsing rules)."""
         if self._labels is None:
+            from .night_guard import stage_string_warning  # it builds on this module's constants
+
+            note = stage_string_warning(self.stages, f"{record_id(self.mesaid)} ({self.path.name})")
+            if note:
+                warnings.warn(note, UserWarning, stacklevel=2)
             self._labels = parse_stage_string(self.stages, self.n_epochs)
         return self._labels
 

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import types
+import warnings
 import zipfile
 
 import edfio
@@ -22,7 +23,7 @@ from mesa_report.errors import CheckpointError, ConfigError, DataError
 from mesa_report.ingest import preprocess
 from mesa_report.model import MesaTransformer, ModelConfig
 from mesa_report.store import (EPOCH_SAMPLES as E, NightStore, load_signal, night_filename,
-                               sidecar_filename, write_index)
+                               sidecar_filename, write_index, write_night)
 
 from .conftest import REPO_ROOT, TINY
 from .test_checkpoint import _seed_style_checkpoint
@@ -395,3 +396,40 @@ def test_a_discontinuous_edf_is_refused_with_a_clear_message(tmp_path):
     (file, message), = summary.failed
     assert file == str(gapped) and "EDF+D" in message and "gaps" in message
     assert not (tmp_path / "store" / night_filename(4)).exists()
+
+
+# --- nothing to do is not success; mangled stage strings -----------------------------------------
+
+def test_batch_all_with_no_night_file_exits_non_zero_with_a_message(tmp_path, capsys):
+    torch.manual_seed(0)
+    checkpoint = save_checkpoint(tmp_path / "m.pth", MesaTransformer(ModelConfig(**TINY)).eval())
+    store = tmp_path / "store"
+    write_index(store, [{"mesaid": 1, "sleep_stages": "00"}, {"mesaid": 2, "sleep_stages": "11"}])
+    argv = ["batch", "--checkpoint_path", str(checkpoint), "--preprocessed_dir", str(store), "--all",
+            "--output_dir", str(tmp_path / "out"), "--cache_dir", str(tmp_path / "cache"), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "nothing to do" in err and "none of the 2 night(s)" in err and str(store) in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("stages, skipped, scientific", [
+    ("1.2E+15", 3, True), ("00a1b2", 2, False), ("0011", 0, False),
+])
+def test_mangled_stage_strings_get_a_warning_counting_what_is_skipped(tmp_path, stages, skipped,
+                                                                      scientific):
+    write_night(tmp_path, 1, np.zeros((4, 4 * E), np.float32), np.zeros(4))
+    write_index(tmp_path, [{"mesaid": 1, "sleep_stages": stages}])
+    night = NightStore(tmp_path).night(1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        labels = night.labels
+    digits = [int(c) for c in stages if c.isdigit()][:4]
+    assert labels[: len(digits)].tolist() == [d if d <= 5 else -1 for d in digits]  # seed rule kept
+    notes = [str(w.message) for w in caught]
+    if not skipped:
+        assert notes == []
+        return
+    (note,) = notes
+    assert "mesa-sleep-0001" in note and f"{skipped} characters that are not digits" in note
+    assert ("scientific notation" in note) == scientific
