@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import DataError
 from .fileio import write_text_atomic
 from .store import ID_COLUMNS, _records, parse_record_id, read_index, record_id, write_index
 
