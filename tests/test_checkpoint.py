@@ -20,8 +20,11 @@ from .conftest import TINY, randomise_batchnorm
 SEED_HEADS_TINY = dict(TINY, temporal_heads=8, channel_heads=4, epoch_heads=8)
 
 
-def _seed_style_checkpoint(path, model: MesaTransformer) -> None:
-    """A file laid out like the seed's training script writes it, numpy metrics included."""
+def _seed_style_checkpoint(path, model: MesaTransformer, **save_options) -> None:
+    """A file laid out like the seed's training script writes it, numpy metrics included.
+
+    ``save_options`` go to ``torch.save`` (e.g. a ``pickle_module`` that names numpy 1.x modules).
+    """
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=1e-4)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)
     metrics = {
@@ -36,7 +39,7 @@ def _seed_style_checkpoint(path, model: MesaTransformer) -> None:
         "best_val_acc": 0.7, "train_acc": 0.85, "val_acc": 0.8,
         "test_metrics": metrics, "val_metrics": dict(metrics),
         "class_names": ["W", "N1", "N2", "N3", "N4", "REM"],
-    }, path)
+    }, path, **save_options)
 
 
 @pytest.fixture

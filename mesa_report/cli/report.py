@@ -154,6 +154,10 @@ def _chosen_subjects(args: argparse.Namespace, store, is_demo: bool) -> list[int
     from mesa_report.data.store import parse_record_id, record_id
 
     if args.all or (args.subjects is None and is_demo):
+        if not store.mesaids:
+            raise DataError(f"nothing to do: none of the {len(store.missing)} night(s) listed in "
+                            f"{store.csv_path} has a file in {store.root}; preprocess them, or "
+                            "pass the folder that holds the mesa-sleep-NNNN_preprocessed.pt files")
         return list(store.mesaids)
     if not args.subjects:
         raise ConfigError("choose the nights to report on: --subject ID (repeatable) or --all")

@@ -29,8 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--num_workers", "--num-workers", type=int, default=0)
     run.add_argument("--seed", type=int, default=42, help="seeds the night split, weights and shuffling")
     run.add_argument("--checkpoint_dir", "--checkpoint-dir", type=Path, default=Path("checkpoints_mesa"),
-                     help="best_model.pth (by validation kappa) and last_model.pth go here")
-    run.add_argument("--resume_from", "--resume-from", type=Path, default=None)
+                     help="best_model.pth (by validation kappa) and last_model.pth go here; a run "
+                          "refuses to start when they exist, unless --overwrite or --resume_from a "
+                          "checkpoint in this folder")
+    run.add_argument("--resume_from", "--resume-from", type=Path, default=None,
+                     help="continue from this checkpoint (one in --checkpoint_dir may be replaced)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace best_model.pth/last_model.pth already in --checkpoint_dir")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     size = parser.add_argument_group("model size (defaults: the seed's)")
     size.add_argument("--d_model", "--d-model", type=int, default=256)
@@ -60,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device, checkpoint_dir=args.checkpoint_dir, resume_from=args.resume_from,
         max_samples=args.max_samples, seed=args.seed, focal_gamma=args.focal_gamma,
         num_workers=args.num_workers, model=model, progress=not args.quiet,
+        overwrite=args.overwrite,
     )
     result = train(options)
     last = result.history[-1] if result.history else {}

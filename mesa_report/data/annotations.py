@@ -9,13 +9,16 @@ Two layouts are read:
 
 Codes 0-5 are W N1 N2 N3 N4 REM; Movement (6), Unscored (9), unknown concepts, epochs no event
 covers, and epochs two events score differently are ``-1``. Files are parsed with ``defusedxml``:
-entity declarations and external references are refused.
+entity declarations and external references are refused. They are read as a stream
+(``iterparse``), each element dropped once read, so a 100 MB export never becomes a 400 MB tree.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError
@@ -109,9 +112,95 @@ def _clock(text: str | None) -> str | None:
         return None
 
 
-def _parse(path: Path) -> Element:
+class _Scan:
+    """What one streaming pass over an annotation file keeps (never the whole tree).
+
+    NSRR stage events become ``(first epoch, stop epoch, code)`` triples in a flat int64 array;
+    Profusion ``<SleepStage>`` codes an int8 array. Elements are dropped as soon as they end,
+    except the few direct children of an open ``<ScoredEvent>`` that are read, so memory stays
+    within a fixed bound plus a few bytes per event, whatever the file's size.
+    """
+
+    _EVENT_FIELDS = frozenset({"EventConcept", "EventType", "Start", "Duration", "ClockTime"})
+
+    def __init__(self, path: Path, epoch_seconds: float) -> None:
+        self.path, self.epoch_seconds = path, epoch_seconds
+        self.events = array("q")  # (first, stop, code) per stage event, flattened
+        self.unknown: dict[str, int] = {}
+        self.clock: str | None = None
+        self.event_error: IngestError | None = None  # raised only if the file is NSRR
+        self.profusion = False  # the root has a <SleepStages> child
+        self.epoch_length: str | None = None
+        self.codes = array("b")  # Profusion codes, -1 unscored
+        self.unknown_codes = 0
+
+    def run(self) -> _Scan:
+        open_elements: list[Element] = []
+        stages_depth = 0  # >0 while inside the root's first <SleepStages>
+        for kind, element in _iterparse(self.path):
+            if kind == "start":
+                open_elements.append(element)
+                if (len(open_elements) == 2 and element.tag == "SleepStages"
+                        and not self.profusion):
+                    self.profusion, stages_depth = True, 2
+                continue
+            open_elements.pop()
+            parent = open_elements[-1] if open_elements else None
+            depth = len(open_elements) + 1
+            if stages_depth and depth == stages_depth:
+                stages_depth = 0
+            if element.tag == "ScoredEvent":
+                self._event(element)
+            elif (parent is not None and parent.tag == "ScoredEvent"
+                  and element.tag in self._EVENT_FIELDS and parent.find(element.tag) is element):
+                del element[:]  # keep its text (read when the event ends), not its children
+                continue
+            elif stages_depth and element.tag == "SleepStage":
+                self._stage(element)
+            elif depth == 2 and element.tag == "EpochLength" and self.epoch_length is None:
+                self.epoch_length = _own_text(element)
+            if parent is not None:
+                parent.remove(element)
+        return self
+
+    def _event(self, event: Element) -> None:
+        concept = _text(event, "EventConcept") or ""
+        if concept.lower() == "recording start time":
+            self.clock = _clock(_text(event, "ClockTime"))
+            return
+        if (_text(event, "EventType") or "").partition("|")[0].strip().lower() != "stages":
+            return
+        try:
+            start = _seconds(event, "Start", self.path)
+            stop = start + _seconds(event, "Duration", self.path)
+        except IngestError as exc:
+            self.event_error = self.event_error or exc
+            return
+        # An epoch belongs to the event that covers its middle.
+        first = math.ceil(start / self.epoch_seconds - 0.5)
+        last = math.ceil(stop / self.epoch_seconds - 0.5)
+        code = _stage_code(concept)
+        if code is None:
+            self.unknown[concept] = self.unknown.get(concept, 0) + max(last - first, 0)
+            code = UNSCORED
+        self.events.extend((first, last, _as_label(code)))
+
+    def _stage(self, stage: Element) -> None:
+        try:
+            self.codes.append(_as_label(int((stage.text or "").strip())))
+        except ValueError:
+            self.codes.append(UNSCORED)
+            self.unknown_codes += 1
+
+
+def _own_text(element: Element) -> str | None:
+    return element.text.strip() if element.text else None
+
+
+def _iterparse(path: Path) -> Iterator[tuple[str, Element]]:
+    """``(start|end, element)`` of a file parsed as a stream with ``defusedxml``."""
     try:
-        return SafeET.parse(str(path)).getroot()
+        yield from SafeET.iterparse(str(path), events=("start", "end"))
     except defusedxml.DefusedXmlException as exc:
         raise IngestError(f"annotation file {path} was refused: it declares XML entities or "
                           f"external references ({type(exc).__name__}), which annotation "
@@ -135,43 +224,26 @@ def _seconds(element: Element, tag: str, path: Path) -> float:
     return value
 
 
-def _nsrr_stages(root: Element, path: Path, epoch_seconds: float
-                 ) -> tuple[np.ndarray, str | None, list[str]]:
+def _nsrr_stages(scan: _Scan) -> tuple[np.ndarray, list[str]]:
+    path = scan.path
     notes: list[str] = []
-    events = []  # (first epoch, stop epoch, code)
-    clock = None
-    unknown: dict[str, int] = {}
-    for event in root.iter("ScoredEvent"):
-        concept = _text(event, "EventConcept") or ""
-        if concept.lower() == "recording start time":
-            clock = _clock(_text(event, "ClockTime"))
-            continue
-        if (_text(event, "EventType") or "").partition("|")[0].strip().lower() != "stages":
-            continue
-        start = _seconds(event, "Start", path)
-        stop = start + _seconds(event, "Duration", path)
-        # An epoch belongs to the event that covers its middle.
-        first = math.ceil(start / epoch_seconds - 0.5)
-        last = math.ceil(stop / epoch_seconds - 0.5)
-        code = _stage_code(concept)
-        if code is None:
-            unknown[concept] = unknown.get(concept, 0) + max(last - first, 0)
-            code = UNSCORED
-        events.append((first, last, _as_label(code)))
-    if not events:
+    if scan.event_error is not None:
+        raise scan.event_error
+    if not scan.events:
         raise IngestError(f"annotation file {path} holds no sleep stages (no 'Stages|Stages' "
                           "events); use the NSRR or Profusion annotation export of the night")
-    n_epochs = max(stop for _, stop, _ in events)
+    n_epochs = max(scan.events[1::3])
     labels = np.full(n_epochs, UNSCORED, dtype=np.int64)  # (n_epochs,)
     covered = np.zeros(n_epochs, dtype=bool)  # (n_epochs,)
     conflict = np.zeros(n_epochs, dtype=bool)  # (n_epochs,)
-    for first, stop, code in events:
+    triples = iter(scan.events)
+    for first, stop, code in zip(triples, triples, triples):  # one event at a time, no list
         span = slice(first, stop)
         conflict[span] |= covered[span] & (labels[span] != code)
         labels[span] = code
         covered[span] = True
     labels[conflict] = UNSCORED
-    for concept, count in unknown.items():
+    for concept, count in scan.unknown.items():
         notes.append(f"{path.name}: unknown stage concept {concept!r} ({count} epochs) left "
                      "unscored")
     if conflict.any():
@@ -180,13 +252,12 @@ def _nsrr_stages(root: Element, path: Path, epoch_seconds: float
     if not covered.all():
         notes.append(f"{path.name}: {int((~covered).sum())} epochs of {n_epochs} are not "
                      "covered by any stage event; they are left unscored")
-    return labels, clock, notes
+    return labels, notes
 
 
-def _profusion_stages(root: Element, path: Path, epoch_seconds: float
-                      ) -> tuple[np.ndarray, list[str]]:
+def _profusion_stages(scan: _Scan) -> tuple[np.ndarray, list[str]]:
+    path, epoch_seconds, file_epoch = scan.path, scan.epoch_seconds, scan.epoch_length
     notes: list[str] = []
-    file_epoch = _text(root, "EpochLength")
     try:
         file_seconds = epoch_seconds if file_epoch is None else float(file_epoch)
     except ValueError:
@@ -194,21 +265,13 @@ def _profusion_stages(root: Element, path: Path, epoch_seconds: float
     if not math.isclose(file_seconds, epoch_seconds):
         raise IngestError(f"annotation file {path} scores {file_epoch} s epochs; the store uses "
                           f"{epoch_seconds:g} s epochs")
-    codes = []
-    unknown = 0
-    for stage in root.find("SleepStages").iter("SleepStage"):
-        try:
-            codes.append(_as_label(int((stage.text or "").strip())))
-        except ValueError:
-            codes.append(UNSCORED)
-            unknown += 1
-    if not codes:
+    if not scan.codes:
         raise IngestError(f"annotation file {path} has an empty <SleepStages>; use the NSRR or "
                           "Profusion annotation export of the night")
-    if unknown:
-        notes.append(f"{path.name}: {unknown} <SleepStage> values are not stage codes; they are "
-                     "left unscored")
-    return np.asarray(codes, dtype=np.int64), notes
+    if scan.unknown_codes:
+        notes.append(f"{path.name}: {scan.unknown_codes} <SleepStage> values are not stage codes; "
+                     "they are left unscored")
+    return np.asarray(scan.codes, dtype=np.int64), notes
 
 
 def fit_labels(labels: np.ndarray, n_epochs: int, source: str) -> tuple[np.ndarray, list[str]]:
@@ -269,14 +332,15 @@ def read_stages(xml_path: str | Path, n_epochs: int | None = None,
     path = Path(xml_path)
     if epoch_seconds <= 0:
         raise IngestError(f"epoch_seconds must be positive, not {epoch_seconds}")
-    root = _parse(path)
+    scan = _Scan(path, float(epoch_seconds)).run()
     start_clock = None
-    if root.find("SleepStages") is not None:
+    if scan.profusion:
         layout = PROFUSION
-        labels, notes = _profusion_stages(root, path, epoch_seconds)
+        labels, notes = _profusion_stages(scan)
     else:
         layout = NSRR
-        labels, start_clock, notes = _nsrr_stages(root, path, epoch_seconds)
+        labels, notes = _nsrr_stages(scan)
+        start_clock = scan.clock
     scored_epochs = len(labels)
     if n_epochs is not None:
         labels, fit_notes = fit_labels(labels, int(n_epochs), path.name)

@@ -36,7 +36,9 @@ from mesa_report.core.errors import ConfigError, DataError, IngestError, MesaRep
 from mesa_report.core.fileio import remove_partial_files
 from mesa_report.core.vocabulary import UNSCORED
 from mesa_report.core.vocabulary import STORE_CHANNEL_NAMES as DEFAULT_CHANNEL_NAMES, EPOCH_SAMPLES, EPOCH_SECONDS, NUM_EEG_CHANNELS, SEQ_LEN, SFREQ_HZ
-from mesa_report.data.store import INDEX_NAME, index_row, night_filename, parse_record_id, read_sidecar, record_id, sidecar_filename, update_index, write_night
+from mesa_report.data.store import INDEX_NAME, index_row, night_filename, parse_record_id, read_sidecar, record_id, sidecar_filename, write_night
+from mesa_report.data.index_merge import check_index, merge_index
+from mesa_report.data.store import index_path
 
 BANDPASS_HZ = (0.3, 35.0)
 """Pass band of the EEG filter."""
@@ -158,8 +160,8 @@ def read_edf_channels(edf_path: str | Path, channels: Sequence[str]
     Raises
     ------
     IngestError
-        For a file that is missing, not an EDF, truncated, or lacks a channel (the message lists
-        the channels it has).
+        For a file that is missing, not an EDF, truncated, discontinuous (EDF+D with gaps), or
+        lacks a channel (the message lists the channels it has).
 
     Examples
     --------
@@ -183,6 +185,10 @@ def read_edf_channels(edf_path: str | Path, channels: Sequence[str]
     if caught:
         raise IngestError(f"{path} is truncated or damaged ({caught[0].message}); download or "
                           "export it again")
+    if str(edf.reserved).startswith("EDF+D") and not edf.is_continuous:
+        raise IngestError(f"{path} is an EDF+D file with gaps between its data records, which "
+                          "would be read as if joined; export the recording as one continuous "
+                          "EDF (EDF+C), or one file per continuous part")
     labels = list(edf.labels)
     picked = [edf.signals[_find_label(path, labels, name)] for name in channels]
     if edf.num_data_records < 1:
@@ -498,8 +504,10 @@ def preprocess(edf_dir: str | Path, output_dir: str | Path, *,
     Annotation files are matched by record id (``mesa-sleep-0001.edf`` with
     ``mesa-sleep-0001-nsrr.xml``, else ``-profusion.xml``), looked for in ``annotations_dir``
     first, then next to the EDF. A night that fails is listed in the summary and nothing of it
-    is written; the others are kept, and the index CSV lists every night made or up to date
-    (rows of other nights already in it are kept, as are other files in ``output_dir``).
+    is written; the others are kept, and the index CSV lists every night made or up to date.
+    An existing index is checked before any night is written; rows of other nights in it are kept
+    exactly as written (id spellings, columns, order), as are other files in ``output_dir``, and
+    each row of its own nights that changes is reported in the summary's warnings.
 
     Parameters
     ----------
@@ -539,6 +547,8 @@ def preprocess(edf_dir: str | Path, output_dir: str | Path, *,
     if isinstance(jobs, bool) or int(jobs) != jobs or jobs < 1:
         raise ConfigError(f"--jobs must be a whole number of at least 1, not {jobs!r}")
     output = Path(output_dir)
+    csv_path = index_path(output, csv_name)
+    check_index(csv_path)  # an index it could not merge into stops the run before any night
     remove_partial_files(output)  # left by a run that was killed mid-write
     tasks, failed = _plan(Path(edf_dir), Path(annotations_dir) if annotations_dir else None)
     summary = PreprocessSummary(failed=failed)
@@ -564,6 +574,7 @@ def preprocess(edf_dir: str | Path, output_dir: str | Path, *,
     finally:
         if rows:
             rows.sort(key=lambda row: row["mesaid"])
-            summary.index_path = update_index(output, rows, csv_name)
+            summary.warnings += merge_index(csv_path, rows)
+            summary.index_path = csv_path
     summary.written.sort()
     return summary

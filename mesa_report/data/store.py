@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -280,10 +281,11 @@ def write_index(target: str | Path, rows: Iterable[Mapping[str, Any]] | pd.DataF
 
 def update_index(target: str | Path, rows: Iterable[Mapping[str, Any]] | pd.DataFrame,
                  csv_name: str = INDEX_NAME) -> Path:
-    """Merge rows into an index CSV atomically: same ``mesaid`` replaced, new ones appended.
+    """Merge rows into an index CSV atomically: rows of the same night updated, new ones appended.
 
     Columns the new rows do not carry keep their old values (e.g. a ``split`` column added by
-    hand); rows keep the existing order, new nights follow in the order given.
+    hand); rows of other nights are kept exactly as written (id spelling included); rows keep the
+    existing order, new nights follow in the order given (see :func:`mesa_report.data.index_merge.merge_index`).
 
     Examples
     --------
@@ -294,14 +296,10 @@ def update_index(target: str | Path, rows: Iterable[Mapping[str, Any]] | pd.Data
     >>> path.read_text().splitlines()
     ['mesaid,sleep_stages,split', '1,01,train', '2,,']
     """
+    from mesa_report.data.index_merge import merge_index  # it builds on this module's readers
+
     path = index_path(target, csv_name)
-    merged: dict[int, dict[str, Any]] = {}
-    if path.is_file():
-        for record in read_index(path).to_dict("records"):
-            merged.setdefault(int(record["mesaid"]), record)
-    for record in _records(rows):
-        merged[record["mesaid"]] = {**merged.get(record["mesaid"], {}), **record}
-    write_text_atomic(path, _index_text(list(merged.values())))
+    merge_index(path, rows)
     return path
 
 
@@ -434,7 +432,9 @@ def load_signal(path: str | Path) -> torch.Tensor:
     Raises
     ------
     DataError
-        If the file is missing, unreadable, refused by safe loading, or not a 2-D float tensor.
+        If the file is missing, unreadable, refused by safe loading, or not a 2-D float tensor
+        within the bounds of :mod:`mesa_report.data.night_guard` (bfloat16 and sparse nights are
+        converted there).
 
     Examples
     --------
@@ -462,11 +462,9 @@ def load_signal(path: str | Path) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         raise DataError(f"preprocessed night {path} holds a {type(value).__name__}, not a "
                         "2-D float tensor (channels, T)")
-    if value.ndim != 2 or not value.is_floating_point():
-        raise DataError(f"preprocessed night {path} holds a tensor of shape "
-                        f"{tuple(value.shape)} and dtype {value.dtype}; expected a 2-D float "
-                        "tensor (channels, T)")
-    return value
+    from mesa_report.data.night_guard import checked_night_tensor  # it builds on this module's constants
+
+    return checked_night_tensor(value, path)
 
 
 class Night:
@@ -505,10 +503,13 @@ class Night:
         self.stages = str(stages)
         self.index_row = dict(index_row or {})
         self._sidecar = read_sidecar(self.path.with_suffix(".json"))
-        stored_hz = self._sidecar.get("sfreq_hz")
-        if sfreq_hz is not None and stored_hz is not None and float(stored_hz) != float(sfreq_hz):
-            raise ConfigError(f"{self.path.name} is stored at {stored_hz} Hz but "
-                              f"{sfreq_hz} Hz was asked for; use target_fs={stored_hz}")
+        from mesa_report.data.night_guard import sidecar_rate_hz  # it builds on this module's constants
+
+        stored_hz = sidecar_rate_hz(self._sidecar, self.path.with_suffix(".json"))
+        if sfreq_hz is not None and stored_hz is not None and stored_hz != float(sfreq_hz):
+            raise ConfigError(f"{self.path.name} is stored at {stored_hz} Hz but {sfreq_hz} Hz "
+                              "was asked for (the model's rate); use a model trained on "
+                              f"nights at {stored_hz} Hz")
         self.sfreq_hz = float(sfreq_hz if sfreq_hz is not None else stored_hz or SFREQ_HZ)
         self.epoch_seconds = float(epoch_seconds)
         samples = self.epoch_seconds * self.sfreq_hz
@@ -549,6 +550,11 @@ class Night:
     def labels(self) -> np.ndarray:
         """Stage codes ``(n_epochs,)`` int64, ``-1`` unscored (the seed's parsing rules)."""
         if self._labels is None:
+            from mesa_report.data.night_guard import stage_string_warning  # it builds on this module's constants
+
+            note = stage_string_warning(self.stages, f"{record_id(self.mesaid)} ({self.path.name})")
+            if note:
+                warnings.warn(note, UserWarning, stacklevel=2)
             self._labels = parse_stage_string(self.stages, self.n_epochs)
         return self._labels
 

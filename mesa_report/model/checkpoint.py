@@ -29,6 +29,8 @@ from mesa_report.core.errors import CheckpointError, ConfigError
 from mesa_report.core.fileio import atomic_write
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
+from mesa_report.model.safe_numpy import numpy_safe_globals, plain_arrays
+from mesa_report.model.weight_guard import checked_weights
 
 FORMAT_TAG = "mesa-report/checkpoint-v1"
 SEED_HEADS = {"temporal_heads": 8, "channel_heads": 4, "epoch_heads": 8}
@@ -36,22 +38,10 @@ SEED_HEADS = {"temporal_heads": 8, "channel_heads": 4, "epoch_heads": 8}
 _KEY_CHANNEL = re.compile(r"^channel_cnns\.(\d+)\.")
 _KEY_TEMPORAL_LAYER = re.compile(r"^temporal_encoders\.0\.transformer\.layers\.(\d+)\.")
 _KEY_EPOCH_LAYER = re.compile(r"^inter_epoch_transformer\.transformer\.layers\.(\d+)\.")
-
-
-def _numpy_safe_globals() -> list:
-    """The numpy callables and classes needed to rebuild arrays and scalars — nothing else."""
-    allowed = [np.ndarray, np.dtype]
-    for module_name in ("numpy._core.multiarray", "numpy.core.multiarray"):
-        try:
-            module = __import__(module_name, fromlist=["_reconstruct", "scalar"])
-        except ImportError:
-            continue
-        allowed += [module._reconstruct, module.scalar]
-    dtype_classes = [type(np.dtype(t)) for t in (
-        np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
-        np.uint8, np.uint16, np.uint32, np.uint64, np.bool_,
-    )]
-    return allowed + dtype_classes
+SHAPE_FIELDS = ("num_channels", "seq_len", "num_classes", "d_model", "cnn_channels", "conv1_kernel",
+                "conv2_kernel", "temporal_layers", "epoch_layers", "dim_feedforward",
+                "classifier_hidden", "max_tokens")
+"""ModelConfig fields that the weight shapes tell (compared before a stored config is used)."""
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
@@ -77,19 +67,23 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
             f"no checkpoint at {path}; give the path of a .pth file written by training "
             "(e.g. checkpoints_mesa/best_model.pth), or leave it out to use the demo model"
         )
+    allowed = numpy_safe_globals(path, path.stat().st_size)
     try:
-        with torch.serialization.safe_globals(_numpy_safe_globals()):
-            data = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(allowed):
+            data = plain_arrays(torch.load(path, map_location="cpu", weights_only=True))
     except pickle.UnpicklingError as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "GLOBAL" in str(exc) or "Unsupported" in str(exc) or "global" in str(exc):
+        refused = _refused_globals(path, str(exc), {name for _, name in allowed})
+        if refused:
             raise CheckpointError(
                 f"refused to load {path}: it asks to import Python objects that a checkpoint never "
-                f"needs ({_global_name(str(exc))}), and loading it could run code. Nothing from it was "
+                f"needs ({refused}), and loading it could run code. Nothing from it was "
                 "executed. If you trust its origin, re-save only its tensors: "
                 "torch.save({'model_state_dict': model.state_dict()}, 'clean.pth')"
             ) from None
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({detail})") from None
+        unpickler = re.search(r"WeightsUnpickler error:\s*([^\n]+)", str(exc))
+        detail = unpickler.group(1) if unpickler else (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(f"{path} is corrupt: its pickle cannot be read ({detail[:200]}); "
+                              "copy it again or pick the .pth written by training") from None
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError, IndexError) as exc:
         raise CheckpointError(
             f"{path} is not a readable PyTorch checkpoint ({type(exc).__name__}: "
@@ -104,12 +98,18 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     )
 
 
-def _global_name(message: str) -> str:
-    match = re.search(r"GLOBAL ([\w.]+ [\w.]+|[\w.]+)", message)
-    if match:
-        return match.group(1).replace(" ", ".")
-    match = re.search(r"Unsupported global: ([^\s]+)", message)
-    return match.group(1) if match else "unknown globals"
+def _refused_globals(path: Path, message: str, allowed: set[str]) -> str:
+    """``module.name`` of what safe loading refused, or ``''`` when the pickle is just corrupt."""
+    if not re.search(r"GLOBAL|Can only (build|create)", message):
+        return ""
+    try:
+        names = [n for n in torch.serialization.get_unsafe_globals_in_checkpoint(path) if n not in allowed]
+    except Exception:  # a file too damaged to list: fall back to what the message says
+        names = []
+    if not names:
+        match = re.search(r"GLOBAL (\S+)|but got <class '([^']+)'>", message)
+        names = [next(filter(None, match.groups()))] if match else ["objects it does not name"]
+    return ", ".join(sorted(names)[:5])
 
 
 def extract_state_dict(checkpoint: dict, path: str | os.PathLike = "<checkpoint>") -> dict[str, torch.Tensor]:
@@ -231,13 +231,14 @@ def load_model(checkpoint_path: str | os.PathLike, num_channels: int | None = 3,
     """
     path = Path(checkpoint_path)
     checkpoint = read_checkpoint(path)
-    state = extract_state_dict(checkpoint, path)
+    state = checked_weights(extract_state_dict(checkpoint, path), path)
     heads = dict(temporal_heads=temporal_heads, channel_heads=channel_heads, epoch_heads=epoch_heads)
     try:
         if isinstance(checkpoint.get("config"), dict):
             stored = dict(checkpoint["config"])
             stored.update({k: v for k, v in heads.items() if v is not None})
             config = ModelConfig.from_dict(stored)
+            _check_config_fits_weights(config, state, path)
         else:
             config = infer_config(state, path, **heads)
             names = checkpoint.get("class_names")
@@ -253,6 +254,17 @@ def load_model(checkpoint_path: str | os.PathLike, num_channels: int | None = 3,
     _load_weights(model, state, path)
     model.checkpoint_path = path
     return model.to(resolve_device(device)).eval()
+
+
+def _check_config_fits_weights(config: ModelConfig, state: dict[str, torch.Tensor], path: Path) -> None:
+    """A stored config must say what its weights' shapes say, before a model is built from it."""
+    inferred = infer_config(state, path)
+    for name in SHAPE_FIELDS:
+        if getattr(config, name) != getattr(inferred, name):
+            raise CheckpointError(
+                f"{path}: its config says {name}={getattr(config, name)} but its weights have "
+                f"{name}={getattr(inferred, name)}; the file was edited or damaged — copy it again"
+            )
 
 
 def _load_weights(model: MesaTransformer, state: dict[str, torch.Tensor], path: Path) -> None:

@@ -34,6 +34,8 @@ from mesa_report.model.config import ModelConfig
 from mesa_report.core.vocabulary import UNSCORED
 
 SPLITS = ("train", "val", "test")
+CHECKPOINT_NAMES = ("best_model.pth", "last_model.pth")
+"""Files a training run writes into its checkpoint folder."""
 
 
 @dataclass
@@ -60,6 +62,7 @@ class TrainOptions:
     num_workers: int = 0  # DataLoader workers
     model: dict = field(default_factory=dict)  # ModelConfig overrides (d_model, dim_feedforward, …)
     progress: bool = True  # show a progress bar
+    overwrite: bool = False  # replace best_model.pth/last_model.pth already in checkpoint_dir
 
 
 @dataclass
@@ -179,6 +182,7 @@ def train(options: TrainOptions) -> TrainResult:
     Interrupting (Ctrl-C) stops after the current step; the best checkpoint written so far stays
     intact because every checkpoint is written atomically.
     """
+    refuse_to_overwrite(options)
     _seed_everything(options.seed)
     device = resolve_device(options.device)
     dataset = MesaWindowDataset(options.preprocessed_dir, options.csv_path, seq_len=options.seq_len,
@@ -204,7 +208,7 @@ def train(options: TrainOptions) -> TrainResult:
                             num_workers=options.num_workers)
     use_amp = device.type == "cuda"
     checkpoint_dir = Path(options.checkpoint_dir)
-    best_path = checkpoint_dir / "best_model.pth"
+    best_path = checkpoint_dir / CHECKPOINT_NAMES[0]
     best_kappa = max((h["val_kappa"] for h in history), default=-math.inf)
     training_meta = {
         "nights": {k: [int(m) for m in v] for k, v in splits.items()},
@@ -250,7 +254,7 @@ def train(options: TrainOptions) -> TrainResult:
             if _finite(val["kappa"]) and val["kappa"] > best_kappa:
                 best_kappa = val["kappa"]
                 save_checkpoint(best_path, model, metrics=_scalar_metrics(val), **checkpoint_args)
-            save_checkpoint(checkpoint_dir / "last_model.pth", model, metrics=_scalar_metrics(val),
+            save_checkpoint(checkpoint_dir / CHECKPOINT_NAMES[1], model, metrics=_scalar_metrics(val),
                             **checkpoint_args)
             if bar is not None:
                 bar.set_postfix(loss=f"{record['train_loss']:.3f}", val_kappa=f"{val['kappa']:.3f}")
@@ -270,6 +274,33 @@ def train(options: TrainOptions) -> TrainResult:
         test_loader = DataLoader(_subset(dataset, splits["test"]), batch_size=options.batch_size)
         test_metrics = evaluate(best, test_loader, weight, options.focal_gamma, device)
     return TrainResult(best_checkpoint=best_path, history=history, test_metrics=test_metrics, splits=splits)
+
+
+def refuse_to_overwrite(options: TrainOptions) -> None:
+    """Refuse, before any work, to replace checkpoints an earlier run left in ``checkpoint_dir``.
+
+    Replacing them is allowed with ``overwrite=True``, or when resuming from a checkpoint in that
+    same folder (continuing the run that wrote them).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "best_model.pth").write_bytes(b"trained")
+    >>> try:
+    ...     refuse_to_overwrite(TrainOptions(preprocessed_dir=folder, checkpoint_dir=folder))
+    ... except ConfigError as exc:
+    ...     print(str(exc).split(";")[0].endswith("best_model.pth already exists"))
+    True
+    """
+    folder = Path(options.checkpoint_dir)
+    existing = [folder / name for name in CHECKPOINT_NAMES if (folder / name).exists()]
+    resuming_here = (options.resume_from is not None
+                     and Path(options.resume_from).resolve().parent == folder.resolve())
+    if existing and not options.overwrite and not resuming_here:
+        raise ConfigError(f"{existing[0]} already exists; training would replace it. Pass --overwrite "
+                          f"to replace it, --resume_from {folder / CHECKPOINT_NAMES[1]} to continue "
+                          "that run, or choose another --checkpoint_dir")
 
 
 def _num_classes(options: TrainOptions) -> int:
