@@ -23,13 +23,14 @@ from datetime import datetime
 import altair as alt
 import numpy as np
 
-from mesa_report.charts.core import HYPNOGRAM_WIDTH_PX, hypnogram_order, stage_colour_scale, table
+from mesa_report.charts.core import (HYPNOGRAM_WIDTH_PX, NIGHT_EPOCH_SELECTION, hypnogram_order, stage_colour_scale,
+                                     table)
 from mesa_report.core.errors import ConfigError
 from mesa_report.core.vocabulary import CLASS_NAMES_6
 from mesa_report.core.time_axis import TimeAxis
 
-HYPNODENSITY_SELECTION = "night_epoch"
-"""Name of the hypnodensity's point selection; it holds the clicked epoch's ``epoch``."""
+HYPNODENSITY_SELECTION = NIGHT_EPOCH_SELECTION
+"""Name of the hypnodensity's point selection (the hypnogram's too); it holds the clicked epoch's ``epoch``."""
 
 HYPNODENSITY_HEIGHT_PX = 80
 PROBABILITY_DECIMALS = 4
