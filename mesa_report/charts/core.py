@@ -93,6 +93,8 @@ RELEVANCE_HEIGHT_PX = 70
 HYPNOGRAM_WIDTH_PX = 760
 HYPNOGRAM_ROW_PX = 18
 CONFIDENCE_HEIGHT_PX = 70
+NIGHT_Y_AXIS_PX = 40
+"""Room for the y axis labels of the night's charts, so the hypnodensity's plot lines up under the hypnogram's."""
 DASHBOARD_EPOCH_PX = 380
 DASHBOARD_PANEL_PX = 170
 
@@ -829,7 +831,7 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
         epoch_data, mark={"type": "area", "color": "#7f8c8d", "opacity": 0.5, "interpolate": "step-after"},
         encoding=alt.FacetedEncoding(
             x=x, y=_field("confidence", "quantitative", scale={"domain": [0, 1]}, title="confidence",
-                          axis={"values": [0, 0.5, 1]})))
+                          axis={"values": [0, 0.5, 1], "minExtent": NIGHT_Y_AXIS_PX})))
     wrong_ticks = alt.Chart(
         table(t=common["t"][wrong], epoch=epoch[wrong]),
         mark={"type": "rule", "color": WRONG_COLOUR, "strokeWidth": 1},
@@ -849,7 +851,8 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
 def _stage_panel(stages: np.ndarray, series: str, order: list[str], class_names: Sequence[str],
                  t: np.ndarray, t_end: np.ndarray, x: dict) -> list[alt.Chart]:
     """Layers of one hypnogram row: the REM band, the stage runs and the scorer's step line."""
-    y = _field("stage", "nominal", sort=order, scale={"domain": order}, title=series)
+    y = _field("stage", "nominal", sort=order, scale={"domain": order}, title=series,
+               axis={"minExtent": NIGHT_Y_AXIS_PX})
     layers = []
     if "REM" in order:
         layers.append(alt.Chart(table(stage=["REM"]), mark={"type": "rect", "color": REM_BAND_COLOUR},
