@@ -211,7 +211,7 @@ def statistics_frame(rows: Sequence[StatisticRow]) -> pd.DataFrame:
     >>> from mesa_report.scoring.sleep_stats import compare_sleep_statistics
     >>> frame = statistics_frame(statistic_rows(compare_sleep_statistics([0, 2, 2, 5, 0], [0, 2, 1, 5, 5])))
     >>> frame.set_index("key").loc["%N2"].tolist()
-    ['N2, share of TST', '100.0 %', '58.3 %', '−41.7 pp']
+    ['N2, share of TST', '66.7 %', '25.0 %', '−41.7 pp']
     """
     return pd.DataFrame({
         "key": [row.key for row in rows],
