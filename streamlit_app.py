@@ -12,6 +12,7 @@ import functools
 
 import streamlit as st
 
+from mesa_report.app import night_overview
 from mesa_report.app import sources as app_sources
 from mesa_report.app import state as nav
 from mesa_report.app import support
@@ -94,12 +95,11 @@ except MesaReportError as exc:
 _, more_problems = support.settle_view(state, request, result, subject)
 for problem in problems + more_problems:
     st.warning(f"Link: {problem}")
+clock_start = night_overview.time_axis_choice(st.sidebar, night.meta)
+overview = night_overview.overview(result, night, model.checkpoint_path, clock_start)
 
 figures = support.night_figures(result.labels, result.pred, result.class_names, result.epoch_seconds)
-night_charts = support.night_chart_specs(result.labels, result.pred, result.confidence,
-                                         result.class_names, result.epoch_seconds,
-                                         f"{record_id(subject)}: scored and predicted")
-support.draw_spec(st, night_charts["hypnogram"])
+night_charts = support.night_chart_specs(result.labels, result.pred, result.class_names, result.epoch_seconds)
 numbers, confusion = st.columns([1, 2])
 with numbers:
     if figures.stages is None:
@@ -116,12 +116,17 @@ with numbers:
                                                   sources.checkpoint, model))
 if "confusion" in night_charts:
     support.draw_spec(confusion, night_charts["confusion"])
+night_overview.draw_statistics(st, overview)
 
 
 # ---- the sample and the epoch (a click here reruns only this part) ----------------------------
 @st.fragment
 def sample_section() -> None:
+    night_overview.take_picks(state, result, overview)
     view, _ = support.settle_view(state, nav.state_request(state), result, subject)
+    st.subheader("The night")
+    night_overview.draw_navigation(st, state, result, overview, view, f"{record_id(subject)}: scored and predicted",
+                                   clock_start)
     st.subheader("Sample")
     buttons = st.container(horizontal=True)
     buttons.button("◀ Previous", key="previous", on_click=nav.on_step,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 
 from mesa_report.app.server import (
+    CLICKABLE_EPOCHS,
+    HYPNOGRAM_CHART,
     INTER_EPOCH_CHART,
     click_and_wait,
     full_screenshot,
@@ -43,6 +45,15 @@ def test_the_served_app_draws_steps_and_selects_an_epoch(tmp_path_factory):
         page.wait_for_url("**epoch=25**")
         wait_until_idle(page)
         assert page.get_by_text("epoch 25 ").count() >= 2  # channel and temporal views retitled
+
+        # a click on epoch 45 of the hypnogram's confidence panel shows sample 3 at epoch 45
+        hypnogram = page.locator("[data-testid='stVegaLiteChart']").nth(HYPNOGRAM_CHART)
+        bars = hypnogram.locator(CLICKABLE_EPOCHS)
+        assert bars.count() == 3 * 3 * SEQ_LEN  # every epoch of the night, in each of the three panels
+        bars.nth(2 * 3 * SEQ_LEN + 45).click()
+        page.wait_for_url("**epoch=45**")
+        wait_until_idle(page)
+        assert "sample=2" in page.url and sample_text(page) == "Sample 3 of 3"
 
         shot = full_screenshot(page, tmp_path_factory.mktemp("artifacts") / "app_browser_test.png")
         assert shot.stat().st_size > 50_000

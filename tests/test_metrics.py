@@ -1,4 +1,4 @@
-"""Night metrics and sleep statistics on small hypnograms whose figures are known by hand."""
+"""Night metrics on small hypnograms whose figures are known by hand, and the sleep statistics they go with."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from mesa_report.scoring.metrics import (
     classification_metrics,
     merge_n3_n4,
     night_metrics,
-    sleep_statistics,
 )
+from mesa_report.scoring.sleep_stats import compare_sleep_statistics
 from mesa_report.core.vocabulary import CLASS_NAMES_5, CLASS_NAMES_6
 
 W, N1, N2, N3, N4, REM = range(6)
@@ -103,46 +103,12 @@ def test_a_five_class_model_has_no_merged_view():
         merge_n3_n4(labels, CLASS_NAMES_5)
 
 
-def test_sleep_statistics_by_hand():
-    # 2 min of wake, sleep onset, a 1-min awakening, sleep, then 1 min of final wake.
-    hyp = np.array([W, W, W, W, N1, N2, N2, N2, W, W, N3, N4, REM, REM, W, W])
-    s = sleep_statistics(hyp, CLASS_NAMES_6, epoch_seconds=30.0)
-    assert s.time_in_bed_min == 8.0
-    assert s.total_sleep_time_min == 4.0
-    assert s.sleep_efficiency_pct == pytest.approx(50.0)
-    assert s.sleep_onset_latency_min == 2.0
-    assert s.waso_min == 1.0  # the final awakening is not WASO
-    assert s.stage_minutes == {"W": 4.0, "N1": 0.5, "N2": 1.5, "N3": 0.5, "N4": 0.5, "REM": 1.0}
-    assert s.stage_percent["N2"] == pytest.approx(37.5)  # of TST
-    assert s.stage_percent["W"] == pytest.approx(50.0)  # of TIB
-    sleep_share = sum(v for k, v in s.stage_percent.items() if k != "W")
-    assert sleep_share == pytest.approx(100.0)
-
-
-def test_sleep_statistics_count_unscored_in_bed_but_in_no_stage():
-    hyp = np.array([-1, -1, W, N2, N2, -1, N2, W])
-    s = sleep_statistics(hyp, CLASS_NAMES_6, epoch_seconds=60.0)
-    assert s.time_in_bed_min == 8.0
-    assert s.unscored_min == 3.0
-    assert s.total_sleep_time_min == 3.0
-    assert s.sleep_onset_latency_min == 3.0
-    assert s.waso_min == 0.0
-    assert sum(s.stage_minutes.values()) + s.unscored_min == s.time_in_bed_min
-
-
-def test_a_night_without_sleep():
-    s = sleep_statistics(np.zeros(10, dtype=int), CLASS_NAMES_6)
-    assert s.total_sleep_time_min == 0.0 and s.sleep_efficiency_pct == 0.0
-    assert math.isnan(s.sleep_onset_latency_min) and math.isnan(s.waso_min)
-    assert math.isnan(s.stage_percent["N2"])
-
-
 def test_predicted_statistics_use_the_epochs_the_scorer_staged():
     labels = np.array([-1, -1, W, N2, N2, N2])
     pred = np.array([N2, N2, W, N2, N2, N2])
-    m = night_metrics(labels, pred, class_names=CLASS_NAMES_6)
-    assert m.sleep_pred.total_sleep_time_min == m.sleep_true.total_sleep_time_min == 1.5
-    assert m.sleep_pred.unscored_min == 1.0
+    table = compare_sleep_statistics(labels, pred, class_names=CLASS_NAMES_6)
+    assert table.loc["TST", "predicted"] == table.loc["TST", "scored"] == 1.5
+    assert table.loc["TIB", "predicted"] == 3.0 and table.loc["TST", "difference"] == 0.0
 
 
 def test_a_night_where_every_epoch_is_unscored_still_has_predicted_statistics():
@@ -151,8 +117,9 @@ def test_a_night_where_every_epoch_is_unscored_still_has_predicted_statistics():
     m = night_metrics(labels, pred, class_names=CLASS_NAMES_6)
     assert m.stages is None and m.merged is None and math.isnan(m.kappa)
     assert m.n_scored == 0
-    assert m.sleep_true.unscored_min == m.sleep_true.time_in_bed_min == 3.0
-    assert m.sleep_pred.total_sleep_time_min == 2.0
+    table = compare_sleep_statistics(labels, pred, class_names=CLASS_NAMES_6)
+    assert table.loc["TIB", "scored"] == 3.0 and table.loc["TST", "scored"] == 0.0
+    assert table.loc["TST", "predicted"] == 2.0  # nothing scored: the whole prediction counts
 
 
 def test_kappa_of_a_single_agreed_stage_is_undefined_not_an_error():
@@ -182,8 +149,9 @@ def test_invariants_on_random_nights(pairs):
     scored = labels >= 0
     assert m.n_scored == int(scored.sum())
     tib = len(pairs) * 0.5
-    assert m.sleep_true.time_in_bed_min == m.sleep_pred.time_in_bed_min == tib
-    assert 0.0 <= m.sleep_true.sleep_efficiency_pct <= 100.0
+    table = compare_sleep_statistics(labels, pred, class_names=CLASS_NAMES_6)
+    assert table.loc["TIB", "scored"] == table.loc["TIB", "predicted"] == tib
+    assert 0.0 <= table.loc["SE", "scored"] <= 100.0
     if m.stages is None:
         return
     c = m.stages.confusion

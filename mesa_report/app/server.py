@@ -46,11 +46,18 @@ EXCEPTION_SELECTOR = "[data-testid='stException']"
 SAMPLE_TEXT = r"Sample \d+ of \d+"
 """Pattern of the caption naming the current sample."""
 
-PAGE_CHARTS = 6
-"""Charts on the page with a night open: hypnogram, confusion, inter-epoch, channel, temporal, trace."""
+PAGE_CHARTS = 7
+"""Charts on the page with a night open: confusion, hypnogram, hypnodensity, inter-epoch, channel,
+temporal, trace."""
 
-INTER_EPOCH_CHART = 2
+HYPNOGRAM_CHART = 1
+"""Position of the night's hypnogram among the page's charts."""
+
+INTER_EPOCH_CHART = 3
 """Position of the inter-epoch heatmap among the page's charts."""
+
+CLICKABLE_EPOCHS = "path[fill-opacity='0']"
+"""The transparent bars of the hypnogram's epochs, one per epoch in each of its three panels."""
 
 VIEWPORT = {"width": 1440, "height": 1000}
 """Browser window size in CSS pixels."""

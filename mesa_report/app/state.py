@@ -459,8 +459,27 @@ def on_jump(state: MutableMapping, kind: str, labels: np.ndarray, pred: np.ndarr
     if target is None:
         state[NOTICE_KEY] = f"This night has {missing}."
         return
-    state[SAMPLE_KEY] = sample_holding(target, int(state.get(SAMPLE_KEY) or 0), sample_starts, seq_len)
-    state[EPOCH_KEY] = target
+    show_epoch(state, target, sample_starts, seq_len)
+
+
+def show_epoch(state: MutableMapping, epoch: int, sample_starts: np.ndarray, seq_len: int,
+               sample: int | None = None) -> None:
+    """Select night ``epoch`` in ``sample``, by default the current sample if it holds it, else the first that does.
+
+    For the jumps and for a click on the night's charts or tables.
+
+    Examples
+    --------
+    >>> state = {"sample": 0, "epoch": 3}
+    >>> show_epoch(state, 27, np.array([0, 20, 25]), 20); state["sample"], state["epoch"]
+    (1, 27)
+    >>> show_epoch(state, 30, np.array([0, 20, 25]), 20, sample=2); state["sample"], state["epoch"]
+    (2, 30)
+    """
+    if sample is None:
+        sample = sample_holding(epoch, int(state.get(SAMPLE_KEY) or 0), sample_starts, seq_len)
+    state[SAMPLE_KEY] = int(sample)
+    state[EPOCH_KEY] = int(epoch)
     _epoch_set_elsewhere(state)
 
 

@@ -217,22 +217,20 @@ def epoch_signal(night: Night, epoch: int, channel: int) -> np.ndarray:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def night_chart_specs(labels: np.ndarray, pred: np.ndarray, confidence: np.ndarray,
-                      class_names: tuple[str, ...], epoch_seconds: float, title: str) -> dict[str, dict]:
-    """Vega-Lite specs of the night's hypnogram and confusion matrix, built once per night.
+def night_chart_specs(labels: np.ndarray, pred: np.ndarray, class_names: tuple[str, ...],
+                      epoch_seconds: float) -> dict[str, dict]:
+    """Vega-Lite spec of the night's confusion matrix, built once per night.
 
-    Returns ``{"hypnogram": spec, "confusion": spec}``; ``confusion`` is absent when no epoch
-    is scored. The figures are :func:`night_figures`'.
+    Returns ``{"confusion": spec}``, empty when no epoch is scored. The figures are
+    :func:`night_figures`'; the hypnogram, which marks the sample shown, is
+    :func:`mesa_report.app.night_overview.hypnogram_spec`'s.
 
     Examples
     --------
-    >>> specs = night_chart_specs(np.array([0, 2]), np.array([0, 1]), np.array([.9, .6]),
-    ...                           ("W", "N1", "N2"), 30.0, "night")
-    >>> sorted(specs)
-    ['confusion', 'hypnogram']
+    >>> sorted(night_chart_specs(np.array([0, 2]), np.array([0, 1]), ("W", "N1", "N2"), 30.0))
+    ['confusion']
     """
-    specs = {"hypnogram": chart_spec(charts.hypnogram_chart(
-        labels, pred, confidence, class_names=class_names, epoch_seconds=epoch_seconds, title=title))}
+    specs = {}
     figures = night_figures(labels, pred, class_names, epoch_seconds)
     if figures.stages is not None:
         specs["confusion"] = chart_spec(charts.confusion_chart(figures.stages.confusion, class_names))
@@ -277,7 +275,7 @@ def draw_spec(where, spec: dict, **options):
 
     Examples
     --------
-    >>> draw_spec(st, night_chart_specs(*night_args)["hypnogram"])  # doctest: +SKIP
+    >>> draw_spec(st, night_chart_specs(*night_args)["confusion"])  # doctest: +SKIP
     """
     return where.vega_lite_chart({**inline_datasets(spec), "autosize": NATURAL_SIZE}, width="content",
                                  theme=None, **options)
@@ -298,18 +296,24 @@ def draw(where, chart: alt.TopLevelMixin, **options):
     return draw_spec(where, chart_spec(chart, validate=False), **options)
 
 
-def picked_epoch(event: dict | None) -> int | None:
-    """The night epoch clicked in the inter-epoch chart, from ``st.altair_chart``'s event.
+def picked_epoch(event: dict | None, selection: str = charts.EPOCH_SELECTION,
+                 field: str = charts.EPOCH_FIELD) -> int | None:
+    """The night epoch clicked in a chart, from ``st.altair_chart``'s event.
+
+    By default the inter-epoch chart's; ``selection`` and ``field`` name another chart's (e.g.
+    :data:`mesa_report.charts.core.NIGHT_EPOCH_SELECTION` and ``epoch`` for the night's charts).
 
     Examples
     --------
     >>> picked_epoch({"selection": {"epoch": [{"query_epoch": 42}]}}), picked_epoch({"selection": {}})
     (42, None)
+    >>> picked_epoch({"selection": {"night_epoch": [{"epoch": 7}]}}, "night_epoch", "epoch")
+    7
     """
-    points = ((event or {}).get("selection") or {}).get(charts.EPOCH_SELECTION) or []
+    points = ((event or {}).get("selection") or {}).get(selection) or []
     if not isinstance(points, Sequence) or not points or not isinstance(points[0], dict):
         return None
-    value = points[0].get(charts.EPOCH_FIELD)
+    value = points[0].get(field)
     return int(value) if isinstance(value, (int, float, np.integer)) else None
 
 

@@ -17,9 +17,11 @@ data sets come out as plain JSON lists, and the schema check can be skipped.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 import altair as alt
 import numpy as np
@@ -34,12 +36,16 @@ from mesa_report.core.vocabulary import (
     channel_label,
     stage_name,
 )
+from mesa_report.core.time_axis import TimeAxis
 
 EPOCH_SELECTION = "epoch"
 """Name of the inter-epoch chart's point selection (``event.selection[EPOCH_SELECTION]`` in Streamlit)."""
 
 EPOCH_FIELD = "query_epoch"
 """Field the :data:`EPOCH_SELECTION` selection holds: the clicked row's epoch index."""
+
+NIGHT_EPOCH_SELECTION = "night_epoch"
+"""Name of the point selection of the night's charts (hypnogram, hypnodensity); it holds ``epoch``."""
 
 EPOCH_CMAP = "plasma"
 CHANNEL_CMAP = "YlOrRd"
@@ -74,6 +80,7 @@ COLOUR_SCHEMES: Mapping[str, str] = {
 WRONG_COLOUR = "#c0392b"
 TEXT_COLOUR = "#1f2430"
 REM_BAND_COLOUR = "#fde2e1"
+WINDOW_COLOUR = "#e67e22"
 FALLBACK_COLOURS = ("#7f7f7f", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#1f77b4")
 
 INTER_EPOCH_PX = 440
@@ -86,6 +93,8 @@ RELEVANCE_HEIGHT_PX = 70
 HYPNOGRAM_WIDTH_PX = 760
 HYPNOGRAM_ROW_PX = 18
 CONFIDENCE_HEIGHT_PX = 70
+NIGHT_Y_AXIS_PX = 40
+"""Room for the y axis labels of the night's charts, so the hypnodensity's plot lines up under the hypnogram's."""
 DASHBOARD_EPOCH_PX = 380
 DASHBOARD_PANEL_PX = 170
 
@@ -714,25 +723,43 @@ def hypnogram_order(class_names: Sequence[str], with_unscored: bool = False) -> 
     return ordered + [UNSCORED_NAME] if with_unscored else ordered
 
 
-def _stage_runs(stages: np.ndarray, start_h: np.ndarray, end_h: np.ndarray,
-                epoch_seconds: float) -> dict[str, np.ndarray]:
-    """Runs of equal consecutive stages: where each starts and ends, its stage and length."""
+def _stage_runs(stages: np.ndarray, start: np.ndarray, end: np.ndarray) -> dict[str, np.ndarray]:
+    """Runs of equal consecutive stages: where each starts and ends on the time axis, and its stage."""
     change = np.flatnonzero(stages[1:] != stages[:-1]) + 1  # (R-1,) first epoch of each new run
     first = np.concatenate([[0], change])  # (R,)
     last = np.concatenate([change, [stages.shape[0]]]) - 1  # (R,)
-    return {
-        "start_h": start_h[first], "end_h": end_h[last], "stage": stages[first],
-        "minutes": (last - first + 1) * epoch_seconds / 60.0,
-    }
+    return {"t": start[first], "t_end": end[last], "stage": stages[first]}
+
+
+def _night_overlays(axis: TimeAxis, epoch_data: alt.InlineData, x: dict, tooltip: list,
+                    window_seconds: tuple[float, float] | None, pick_view: str) -> list[alt.Chart]:
+    """Layers over each hypnogram panel: the current window's band, and a clickable bar per epoch.
+
+    The bar's view is named ``pick_view``, so that the chart's one selection can list it.
+    """
+    layers = []
+    if window_seconds is not None:
+        low, high = axis.positions(list(window_seconds)).tolist()
+        layers.append(alt.Chart(table(t=[low], t_end=[high]), mark={
+            "type": "rect", "fill": WINDOW_COLOUR, "fillOpacity": 0.18, "stroke": WINDOW_COLOUR,
+            "strokeWidth": 1.5}, encoding=alt.FacetedEncoding(x=x, x2={"field": "t_end"})))
+    layers.append(alt.Chart(
+        epoch_data, name=pick_view,
+        mark={"type": "rect", "fill": "#000000", "fillOpacity": 0, "cursor": "pointer"},
+        encoding=alt.FacetedEncoding(x=x, x2={"field": "t_end"}, tooltip=tooltip)))
+    return layers
 
 
 def hypnogram_chart(true_labels, pred_labels, confidence, *,
                     class_names: Sequence[str] = CLASS_NAMES_6, epoch_seconds: float = 30.0,
-                    first_epoch: int = 0, title: str | None = None) -> alt.VConcatChart:
+                    first_epoch: int = 0, title: str | None = None, start: datetime | None = None,
+                    window: tuple[int, int] | None = None) -> alt.VConcatChart:
     """Scored and predicted hypnograms over the night, with the prediction's confidence.
 
     W is on top and the REM row is shaded; stages keep the seed's colours, unscored epochs are
-    grey ``?``. Wrong predictions are ticked red on the confidence panel.
+    grey ``?``. Wrong predictions are ticked red on the confidence panel. Every epoch can be
+    hovered and clicked in every panel (point selection :data:`NIGHT_EPOCH_SELECTION`, field
+    ``epoch``), and a ``window`` of epochs can be marked by a band across the panels.
 
     Parameters
     ----------
@@ -748,6 +775,11 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
         Index of the first epoch within the night (sets the time axis origin).
     title : str, optional
         Chart title (default ``hypnogram``).
+    start : datetime.datetime, optional
+        Clock time of the night's epoch 0 (:func:`mesa_report.core.time_axis.recording_start`): the
+        axis shows clock time, as the hypnodensity's does; by default hours since the start.
+    window : (int, int), optional
+        First and last night epoch of the window to mark (e.g. the sample shown).
 
     Returns
     -------
@@ -766,67 +798,75 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
     _same_length(true.shape[0], "true_labels", pred_labels=pred, confidence=conf)
     if not epoch_seconds > 0:
         raise ConfigError(f"epoch_seconds must be positive, not {epoch_seconds}")
+    axis = TimeAxis(start)
     epoch = np.arange(true.shape[0]) + int(first_epoch)  # (E,)
-    start_h = epoch * float(epoch_seconds) / 3600.0  # (E,)
-    end_h = (epoch + 1) * float(epoch_seconds) / 3600.0
+    seconds = epoch * float(epoch_seconds)  # (E,) start of each epoch
+    t, t_end = axis.positions(seconds), axis.positions(seconds + float(epoch_seconds))  # (E,) each
     wrong = (true >= 0) & (true != pred)  # (E,)
     order = hypnogram_order(class_names, with_unscored=bool((true < 0).any() or (pred < 0).any()))
-    # plain Vega-Lite encodings, as in trace_chart: Altair's channel objects are copied at every step
-    x_scale = {"domain": [float(start_h[0]), float(end_h[-1])], "nice": False, "zero": False}
     common = {
-        "epoch": epoch, "start_h": start_h, "end_h": end_h,
-        "clock": np.array([f"{int(s // 3600)}:{int(s % 3600 // 60):02d}:{int(s % 60):02d}"
-                           for s in epoch * float(epoch_seconds)]),
+        "epoch": epoch, "t": t if axis.clock else t.round(6), "t_end": t_end if axis.clock else t_end.round(6),
         "scored": np.array([stage_name(c, class_names) for c in true]),
         "predicted": np.array([stage_name(c, class_names) for c in pred]),
-        "confidence": conf,
+        "confidence": conf.round(4),
     }  # (E,) each
-    tooltip = [_field("epoch", "ordinal", title="epoch"), _field("clock", "nominal", title="time (h:mm:ss)"),
+    epoch_data = table(**common)
+    tooltip = [_field("epoch", "ordinal", title="epoch"), axis.tooltip("t"),
                _field("scored", "nominal", title="scored"), _field("predicted", "nominal", title="predicted"),
                _field("confidence", "quantitative", title="confidence", format=".3f")]
-    y_height = HYPNOGRAM_ROW_PX * len(order)
-    unlabelled_x = {"labels": False}  # the confidence panel below labels the time axis
-    stage_colours = stage_colour_scale(class_names).to_dict()
-    panels = []
-    for series in ("scored", "predicted"):
-        y = _field("stage", "nominal", sort=order, scale={"domain": order}, title=series)
-        layers = []
-        if "REM" in order:
-            layers.append(alt.Chart(table(stage=["REM"]), mark={"type": "rect", "color": REM_BAND_COLOUR},
-                                    encoding=alt.FacetedEncoding(y=y)))
-        runs = _stage_runs(common[series], start_h, end_h, float(epoch_seconds))
-        layers.append(alt.Chart(table(**runs), mark={"type": "rect"}, encoding=alt.FacetedEncoding(
-            x=_field("start_h", "quantitative", scale=x_scale, title=None, axis=unlabelled_x),
-            x2={"field": "end_h"}, y=y,
-            color=_field("stage", "nominal", scale=stage_colours, title="stage"),
-            tooltip=[_field("stage", "nominal", title=series),
-                     _field("start_h", "quantitative", title="from (h)", format=".3f"),
-                     _field("end_h", "quantitative", title="to (h)", format=".3f"),
-                     _field("minutes", "quantitative", title="minutes", format=".1f")])))
-        # the scorer's step line: along each run, then down or up to the next (one point per run)
-        layers.append(alt.Chart(
-            table(at_h=np.append(runs["start_h"], runs["end_h"][-1]),
-                  stage=np.append(runs["stage"], runs["stage"][-1])),
-            mark={"type": "line", "color": "#333333", "strokeWidth": 0.8, "interpolate": "step-after"},
-            encoding=alt.FacetedEncoding(
-                x=_field("at_h", "quantitative", scale=x_scale, axis=unlabelled_x), y=y,
-                order=_field("at_h", "quantitative"))))
-        panels.append(alt.layer(*layers, width=HYPNOGRAM_WIDTH_PX, height=y_height))
+    # plain Vega-Lite encodings, as in trace_chart: Altair's channel objects are copied at every step
+    domain = (float(seconds[0]), float(seconds[-1] + epoch_seconds))
+    x_hidden = axis.encoding("t", domain, title=None, labels=False)  # the confidence panel labels it
+    window_seconds = None if window is None else (int(window[0]) * float(epoch_seconds),
+                                                  (int(window[1]) + 1) * float(epoch_seconds))
+    overlays = functools.partial(_night_overlays, axis, epoch_data, tooltip=tooltip,
+                                 window_seconds=window_seconds)
+    views = [f"{NIGHT_EPOCH_SELECTION}_{panel}" for panel in ("scored", "predicted", "confidence")]
+    panels = [alt.layer(*_stage_panel(common[series], series, order, class_names, t, t_end, x_hidden),
+                        *overlays(x=x_hidden, pick_view=view), width=HYPNOGRAM_WIDTH_PX,
+                        height=HYPNOGRAM_ROW_PX * len(order))
+              for series, view in zip(("scored", "predicted"), views)]
+    x = axis.encoding("t", domain)
     conf_line = alt.Chart(
-        table(**common), mark={"type": "area", "color": "#7f8c8d", "opacity": 0.5, "interpolate": "step-after"},
+        epoch_data, mark={"type": "area", "color": "#7f8c8d", "opacity": 0.5, "interpolate": "step-after"},
         encoding=alt.FacetedEncoding(
-            x=_field("start_h", "quantitative", scale=x_scale, title="time since start (h)"),
-            y=_field("confidence", "quantitative", scale={"domain": [0, 1]}, title="confidence",
-                     axis={"values": [0, 0.5, 1]}),
-            tooltip=tooltip))
+            x=x, y=_field("confidence", "quantitative", scale={"domain": [0, 1]}, title="confidence",
+                          axis={"values": [0, 0.5, 1], "minExtent": NIGHT_Y_AXIS_PX})))
     wrong_ticks = alt.Chart(
-        table(**{k: v[wrong] for k, v in common.items()}), mark={"type": "rule", "color": WRONG_COLOUR, "strokeWidth": 1},
-        encoding=alt.FacetedEncoding(x=_field("start_h", "quantitative", scale=x_scale), y={"datum": 0.9},
-                                     y2={"datum": 1.0}, tooltip=tooltip))
-    panels.append(alt.layer(conf_line, wrong_ticks, width=HYPNOGRAM_WIDTH_PX, height=CONFIDENCE_HEIGHT_PX))
-    return alt.vconcat(*panels, spacing=6, resolve={"scale": {"x": "shared"}},
-                       title={"text": title or "hypnogram", "subtitle": "red ticks: wrong predictions",
-                              "anchor": "start"})
+        table(t=common["t"][wrong], epoch=epoch[wrong]),
+        mark={"type": "rule", "color": WRONG_COLOUR, "strokeWidth": 1},
+        encoding=alt.FacetedEncoding(x=x, y={"datum": 0.9}, y2={"datum": 1.0}))
+    panels.append(alt.layer(conf_line, wrong_ticks, *overlays(x=x, pick_view=views[2]), width=HYPNOGRAM_WIDTH_PX,
+                            height=CONFIDENCE_HEIGHT_PX))
+    subtitle = "red ticks: wrong predictions" + ("; the band marks the sample shown" if window else "")
+    chart = alt.vconcat(*panels, spacing=6, resolve={"scale": {"x": "shared"}},
+                        title={"text": title or "hypnogram", "subtitle": subtitle, "anchor": "start"})
+    # one selection over the three clickable layers, named after vconcat has numbered their views
+    chart.params = [alt.TopLevelSelectionParameter(
+        name=NIGHT_EPOCH_SELECTION, views=[panel.layer[-1].name for panel in chart.vconcat],
+        select={"type": "point", "fields": ["epoch"], "on": "click"})]
+    return chart
+
+
+def _stage_panel(stages: np.ndarray, series: str, order: list[str], class_names: Sequence[str],
+                 t: np.ndarray, t_end: np.ndarray, x: dict) -> list[alt.Chart]:
+    """Layers of one hypnogram row: the REM band, the stage runs and the scorer's step line."""
+    y = _field("stage", "nominal", sort=order, scale={"domain": order}, title=series,
+               axis={"minExtent": NIGHT_Y_AXIS_PX})
+    layers = []
+    if "REM" in order:
+        layers.append(alt.Chart(table(stage=["REM"]), mark={"type": "rect", "color": REM_BAND_COLOUR},
+                                encoding=alt.FacetedEncoding(y=y)))
+    runs = _stage_runs(stages, t, t_end)
+    layers.append(alt.Chart(table(**runs), mark={"type": "rect"}, encoding=alt.FacetedEncoding(
+        x=x, x2={"field": "t_end"}, y=y,
+        color=_field("stage", "nominal", scale=stage_colour_scale(class_names).to_dict(), title="stage"))))
+    # the scorer's step line: along each run, then down or up to the next (one point per run)
+    layers.append(alt.Chart(
+        table(at=np.append(runs["t"], runs["t_end"][-1]), stage=np.append(runs["stage"], runs["stage"][-1])),
+        mark={"type": "line", "color": "#333333", "strokeWidth": 0.8, "interpolate": "step-after"},
+        encoding=alt.FacetedEncoding(x={**x, "field": "at"}, y=y, order=_field("at", "quantitative"))))
+    return layers
 
 
 def confusion_chart(matrix, class_names: Sequence[str], *, cmap: str = CONFUSION_CMAP,

@@ -23,13 +23,14 @@ from datetime import datetime
 import altair as alt
 import numpy as np
 
-from mesa_report.charts.core import HYPNOGRAM_WIDTH_PX, hypnogram_order, stage_colour_scale, table
+from mesa_report.charts.core import (HYPNOGRAM_WIDTH_PX, NIGHT_EPOCH_SELECTION, NIGHT_Y_AXIS_PX, hypnogram_order,
+                                     stage_colour_scale, table)
 from mesa_report.core.errors import ConfigError
 from mesa_report.core.vocabulary import CLASS_NAMES_6
 from mesa_report.core.time_axis import TimeAxis
 
-HYPNODENSITY_SELECTION = "night_epoch"
-"""Name of the hypnodensity's point selection; it holds the clicked epoch's ``epoch``."""
+HYPNODENSITY_SELECTION = NIGHT_EPOCH_SELECTION
+"""Name of the hypnodensity's point selection (the hypnogram's too); it holds the clicked epoch's ``epoch``."""
 
 HYPNODENSITY_HEIGHT_PX = 80
 PROBABILITY_DECIMALS = 4
@@ -108,7 +109,7 @@ def hypnodensity_chart(probs, *, class_names: Sequence[str] = CLASS_NAMES_6, epo
     x = axis.encoding("t", (seconds[0], seconds[-1]), labels=time_labels)
     stack_order = json.dumps(hypnogram_order(names)[::-1])  # deepest stage at the bottom
     probability = {"field": "probability", "type": "quantitative", "stack": "zero",
-                   "scale": {"domain": [0, 1]}, "axis": {"values": [0, 0.5, 1]}, "title": "probability"}
+                   "scale": {"domain": [0, 1]}, "axis": {"values": [0, 0.5, 1], "minExtent": NIGHT_Y_AXIS_PX}, "title": "probability"}
     colour = {"field": "stage", "type": "nominal", "title": "stage",
               "scale": stage_colour_scale(names).to_dict(), "legend": {"values": hypnogram_order(names)}}
     area = alt.Chart(

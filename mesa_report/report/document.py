@@ -42,15 +42,18 @@ from mesa_report import __version__
 from mesa_report.charts import core as charts
 from mesa_report.core.errors import ReportError
 from mesa_report.core.fileio import write_bytes_atomic, write_text_atomic
-from mesa_report.scoring.metrics import ClassificationMetrics, NightMetrics, SleepStatistics, night_metrics
+from mesa_report.scoring.metrics import ClassificationMetrics, NightMetrics, night_metrics
 from mesa_report.render.pdf_charts import (FIGURE_URL, PLACE_PREFIX, chart_pdfs, chart_places, figure_fetcher,
                          lay_charts, placeholders)
 from mesa_report.render.vega import chart_spec, concat_specs, render_spec, spec_json, vega_javascript
 from mesa_report.report.explanations import ExplanationSection, explanation_section
+from mesa_report.report.night_section import NightOverview, night_overview
 from mesa_report.report.options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES, PDF_VARIANTS
 from mesa_report.explain.selection import informative_epochs, rank_samples, stage_transitions, wrong_predictions
 from mesa_report.core.vocabulary import STAGE_COLOURS, UNSCORED, UNSCORED_COLOUR, channel_label, stage_name
 from mesa_report.data.store import record_id
+from mesa_report.explain.wrong_epochs import report_anchor
+from mesa_report.core.time_axis import recording_start
 
 TEMPLATE_NAME = "report.html.j2"
 REPORT_SUFFIX = "_report"
@@ -128,23 +131,6 @@ class StageRow:
 
 
 @dataclasses.dataclass(frozen=True)
-class SleepRow:
-    """One line of the sleep statistics table (``group`` rows are headings)."""
-
-    label: str
-    unit: str = ""
-    scored: float = math.nan
-    predicted: float = math.nan
-    colour: str | None = None
-    group: bool = False
-
-    @property
-    def difference(self) -> float:
-        """Predicted minus scored."""
-        return self.predicted - self.scored
-
-
-@dataclasses.dataclass(frozen=True)
 class EpochDetail:
     """One epoch of a sample shown with its channel and temporal attention and its traces."""
 
@@ -197,7 +183,6 @@ class SubjectReport:
     metrics: NightMetrics
     agreement_columns: tuple[AgreementColumn, ...]
     stage_rows: tuple[StageRow, ...]
-    sleep_rows: tuple[SleepRow, ...]
     sleep_note: str
     hypnogram: Figure
     confusion: tuple[Figure, ...]
@@ -209,6 +194,8 @@ class SubjectReport:
     fingerprint: str = ""
     figures: tuple[Figure, ...] = dataclasses.field(default=(), repr=False)
     explanations: ExplanationSection | None = None
+    night: NightOverview | None = None
+    hypnodensity: Figure | None = None
 
     @property
     def created_iso(self) -> str:
@@ -431,9 +418,11 @@ def build_report(result, *, night=None, subject: str | None = None,
     subject = str(subject) if subject is not None else record_id(result.mesaid)
     config = checkpoint.get("config") or {}
     samples = tuple(_sample_sections(result, night, n_samples, epochs_per_sample))
-    hypnogram = _hypnogram_figure(result)
+    overview = night_overview(result, meta, detailed_samples=[i for i, _ in choose_samples(result, n_samples)])
+    hypnogram = _hypnogram_figure(result, recording_start(meta))
+    hypnodensity = _hypnodensity_figure(overview)
     confusion = _confusion_figures(metrics)
-    figures = (hypnogram, *confusion,
+    figures = (hypnogram, hypnodensity, *confusion,
                *(f for s in samples for f in _sample_figures(s)))
     explanations = None
     if model is not None and night is not None:
@@ -453,7 +442,6 @@ def build_report(result, *, night=None, subject: str | None = None,
         metrics=metrics,
         agreement_columns=tuple(_agreement_columns(metrics)),
         stage_rows=tuple(_stage_rows(metrics)),
-        sleep_rows=tuple(_sleep_rows(metrics.sleep_true, metrics.sleep_pred, names)),
         sleep_note=("The predicted statistics cover the epochs the scorer staged."
                     if metrics.n_scored else
                     "No epoch is scored: the predicted statistics cover the whole recording."),
@@ -467,6 +455,8 @@ def build_report(result, *, night=None, subject: str | None = None,
         fingerprint=fingerprint,
         figures=figures,
         explanations=explanations,
+        night=overview,
+        hypnodensity=hypnodensity,
     )
 
 
@@ -573,30 +563,6 @@ def _merged_cell(name: str, names: Sequence[str], merged: ClassificationMetrics)
     return F1Cell(value, 1)
 
 
-def _sleep_rows(true: SleepStatistics, pred: SleepStatistics,
-                names: Sequence[str]) -> Iterable[SleepRow]:
-    for label, attr, unit in (
-        ("Time in bed", "time_in_bed_min", "min"),
-        ("Total sleep time", "total_sleep_time_min", "min"),
-        ("Sleep efficiency", "sleep_efficiency_pct", "%"),
-        ("Sleep onset latency", "sleep_onset_latency_min", "min"),
-        ("Wake after sleep onset", "waso_min", "min"),
-        ("Unscored", "unscored_min", "min"),
-    ):
-        yield SleepRow(label, unit, getattr(true, attr), getattr(pred, attr))
-    merge = "N3" in names and "N4" in names
-    for heading, attr, unit in (("Minutes per stage", "stage_minutes", "min"),
-                                ("Share per stage (sleep stages of TST, W of time in bed)",
-                                 "stage_percent", "%")):
-        yield SleepRow(heading, group=True)
-        scored, predicted = getattr(true, attr), getattr(pred, attr)
-        for name in names:
-            yield SleepRow(name, unit, scored[name], predicted[name], colour=_stage_colour(name))
-        if merge:
-            yield SleepRow("N3+N4", unit, scored["N3"] + scored["N4"],
-                           predicted["N3"] + predicted["N4"], colour=_stage_colour("N3"))
-
-
 # --------------------------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------------------------
@@ -606,15 +572,24 @@ def _spec(chart, size_px: int | None = None) -> dict:
     return spec if size_px is None else {**spec, "width": size_px, "height": size_px}
 
 
-def _hypnogram_figure(result) -> Figure:
+def _hypnogram_figure(result, start: dt.datetime | None) -> Figure:
     chart = charts.hypnogram_chart(result.labels, result.pred, result.confidence,
                                    class_names=result.class_names,
-                                   epoch_seconds=result.epoch_seconds)
+                                   epoch_seconds=result.epoch_seconds, start=start)
     return Figure(
         key="hypnogram", spec=_spec(chart),
         caption="Scored (top) and predicted (middle) stages over the night; below, the "
                 "probability of the predicted stage, with wrong predictions ticked red.",
         alt_text="Hypnogram of the scored and the predicted stages with the prediction's confidence",
+    )
+
+
+def _hypnodensity_figure(overview: NightOverview) -> Figure:
+    return Figure(
+        key="hypnodensity", spec=overview.hypnodensity_spec,
+        caption="The model's probability of every stage in each epoch, stacked as the hypnogram "
+                "draws the stages (W on top); a thin band is a stage the model barely considered.",
+        alt_text="Hypnodensity: the predicted probability of each stage over the night",
     )
 
 
@@ -731,7 +706,7 @@ def _sample_sections(result, night, count: int, epochs_per_sample: int) -> Itera
             for pos in positions
         )
         yield SampleSection(
-            anchor=f"sample-{number}",
+            anchor=report_anchor(number),
             heading=f"Sample {number}: epochs {first}–{last}",
             reasons=tuple(badges),
             first_epoch=first,
@@ -990,7 +965,7 @@ def reports_up_to_date(output_dir: str | Path, stem: str, formats: Iterable[str]
                for fmt, path in report_paths(output_dir, stem, formats).items())
 
 
-def _metrics_summary(metrics: NightMetrics) -> dict:
+def _metrics_summary(metrics: NightMetrics, statistics: Sequence) -> dict:
     def figures(item: ClassificationMetrics | None) -> dict | None:
         if item is None:
             return None
@@ -1000,8 +975,8 @@ def _metrics_summary(metrics: NightMetrics) -> dict:
 
     return {"n_epochs": metrics.n_epochs, "n_scored": metrics.n_scored,
             "stages": figures(metrics.stages), "merged": figures(metrics.merged),
-            "sleep_scored": dataclasses.asdict(metrics.sleep_true),
-            "sleep_predicted": dataclasses.asdict(metrics.sleep_pred)}
+            "sleep_scored": {row.key: row.scored for row in statistics},
+            "sleep_predicted": {row.key: row.predicted for row in statistics}}
 
 
 def _json_number(value: Any) -> Any:
@@ -1070,7 +1045,7 @@ def write_reports(report: SubjectReport, output_dir: str | Path, formats: Iterab
         "software_version": report.software_version,
         "created": report.created_iso,
         "files": {fmt: path.name for fmt, path in paths.items()},
-        "metrics": _json_number(_metrics_summary(report.metrics)),
+        "metrics": _json_number(_metrics_summary(report.metrics, report.night.statistics if report.night else ())),
     }
     write_text_atomic(stamp_path(output_dir, stem), json.dumps(stamp, indent=1) + "\n")
     return paths

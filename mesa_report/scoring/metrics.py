@@ -1,20 +1,11 @@
-"""Every number mesa-report shows about a night: agreement metrics and sleep statistics.
+"""Every agreement figure mesa-report shows about a night.
 
 :func:`night_metrics` is the one function the app and the reports call, so the same night gives
 the same figures everywhere. Epochs labelled ``-1`` (unscored) are left out of every agreement
 metric. For a 6-class (R&K) model the figures are also given with N3 and N4 merged into one N3,
 the 5-class (AASM) view that published results use.
 
-Sleep statistics follow the usual definitions (AASM terms; the same conventions as YASA):
-
-- time in bed (TIB): the length of the hypnogram, unscored epochs included;
-- total sleep time (TST): time in any stage other than W;
-- sleep efficiency: TST / TIB in percent;
-- sleep onset latency (SOL): time from the first epoch to the first sleep epoch;
-- wake after sleep onset (WASO): time in W between the first and the last sleep epoch;
-- minutes per stage, and percent per stage: sleep stages as a share of TST, W as a share of TIB.
-
-Stage code 0 is W in both the 6-class and the 5-class vocabularies (NSRR codes).
+Sleep statistics (YASA's) are :mod:`mesa_report.scoring.sleep_stats`'.
 """
 
 from __future__ import annotations
@@ -28,9 +19,6 @@ from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix,
 
 from mesa_report.core.errors import DataError
 from mesa_report.core.vocabulary import UNSCORED
-
-WAKE = 0
-"""Stage code of wakefulness."""
 
 
 @dataclass(frozen=True)
@@ -68,34 +56,6 @@ class ClassificationMetrics:
 
 
 @dataclass(frozen=True)
-class SleepStatistics:
-    """Summary of one hypnogram (see the module docstring for the definitions).
-
-    Attributes
-    ----------
-    time_in_bed_min, total_sleep_time_min, sleep_efficiency_pct, waso_min : float
-        Time in bed, total sleep time, sleep efficiency and wake after sleep onset.
-    sleep_onset_latency_min : float
-        NaN when the hypnogram holds no sleep.
-    unscored_min : float
-        Time in unscored epochs (part of time in bed, of no stage).
-    stage_minutes : dict of str to float
-        Minutes per stage, in code order.
-    stage_percent : dict of str to float
-        Sleep stages in percent of TST (NaN when TST is 0), W in percent of TIB.
-    """
-
-    time_in_bed_min: float
-    total_sleep_time_min: float
-    sleep_efficiency_pct: float
-    waso_min: float
-    sleep_onset_latency_min: float
-    unscored_min: float
-    stage_minutes: dict[str, float]
-    stage_percent: dict[str, float]
-
-
-@dataclass(frozen=True)
 class NightMetrics:
     """Every figure shown about one night.
 
@@ -112,10 +72,6 @@ class NightMetrics:
     merged : ClassificationMetrics or None
         Agreement with N3 and N4 merged (5 classes); None for a model without both N3 and N4,
         or when no epoch is scored.
-    sleep_true, sleep_pred : SleepStatistics
-        Statistics of the scored and of the predicted hypnogram. The predicted one is taken on
-        the epochs the scorer staged (the others count as unscored), so the two columns differ
-        only by the model's errors; when no epoch is scored it covers the whole night.
     """
 
     class_names: tuple[str, ...]
@@ -124,8 +80,6 @@ class NightMetrics:
     n_scored: int
     stages: ClassificationMetrics | None
     merged: ClassificationMetrics | None
-    sleep_true: SleepStatistics
-    sleep_pred: SleepStatistics
 
     @property
     def kappa(self) -> float:
@@ -221,58 +175,6 @@ def classification_metrics(labels: np.ndarray, pred: np.ndarray,
     )
 
 
-def sleep_statistics(hypnogram: np.ndarray, class_names: tuple[str, ...] | list[str], *,
-                     epoch_seconds: float = 30.0) -> SleepStatistics:
-    """Time in bed, total sleep time, efficiency, WASO, onset latency and time per stage.
-
-    Parameters
-    ----------
-    hypnogram : numpy.ndarray
-        ``(E,)`` stage codes, ``-1`` for unscored epochs.
-    class_names : sequence of str
-        Stage names in code order; code 0 is W.
-    epoch_seconds : float
-        Length of one epoch.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> s = sleep_statistics(np.array([0, 0, 1, 2, 0, 2, 5, 0]), ("W", "N1", "N2", "N3", "N4", "REM"))
-    >>> s.time_in_bed_min, s.total_sleep_time_min, s.sleep_onset_latency_min, s.waso_min
-    (4.0, 2.0, 1.0, 0.5)
-    """
-    names = tuple(class_names)
-    codes = np.asarray(hypnogram, dtype=np.int64)  # (E,)
-    if codes.ndim != 1:
-        raise DataError(f"a hypnogram is one stage per epoch; got an array of shape {codes.shape}")
-    codes = np.where((codes >= 0) & (codes < len(names)), codes, UNSCORED)  # (E,)
-    epoch_min = epoch_seconds / 60.0
-    counts = np.bincount(codes[codes != UNSCORED], minlength=len(names))  # (K,)
-    asleep = np.flatnonzero((codes != UNSCORED) & (codes != WAKE))  # (n_sleep,)
-    tib = codes.size * epoch_min
-    tst = asleep.size * epoch_min
-    if asleep.size:
-        period = codes[asleep[0]:asleep[-1] + 1]  # (first sleep .. last sleep,)
-        waso = float(np.count_nonzero(period == WAKE)) * epoch_min
-        latency = float(asleep[0]) * epoch_min
-    else:
-        waso, latency = float("nan"), float("nan")
-    minutes = {name: float(n) * epoch_min for name, n in zip(names, counts)}
-    percent = {
-        name: _percent(value, tib if k == WAKE else tst) for k, (name, value) in enumerate(minutes.items())
-    }
-    return SleepStatistics(
-        time_in_bed_min=tib,
-        total_sleep_time_min=tst,
-        sleep_efficiency_pct=_percent(tst, tib),
-        waso_min=waso,
-        sleep_onset_latency_min=latency,
-        unscored_min=float(np.count_nonzero(codes == UNSCORED)) * epoch_min,
-        stage_minutes=minutes,
-        stage_percent=percent,
-    )
-
-
 def night_metrics(labels: np.ndarray, pred: np.ndarray, *,
                   class_names: tuple[str, ...] | list[str],
                   epoch_seconds: float = 30.0) -> NightMetrics:
@@ -305,7 +207,6 @@ def night_metrics(labels: np.ndarray, pred: np.ndarray, *,
     names = tuple(class_names)
     labels, pred = _checked_pair(labels, pred, len(names))
     scored = labels != UNSCORED  # (E,)
-    pred_on_scored = np.where(scored, pred, UNSCORED) if scored.any() else pred  # (E,)
     merged = None
     if scored.any() and "N3" in names and "N4" in names:
         merged_labels, merged_names = merge_n3_n4(labels, names)
@@ -318,8 +219,6 @@ def night_metrics(labels: np.ndarray, pred: np.ndarray, *,
         n_scored=int(scored.sum()),
         stages=classification_metrics(labels, pred, names),
         merged=merged,
-        sleep_true=sleep_statistics(labels, names, epoch_seconds=epoch_seconds),
-        sleep_pred=sleep_statistics(pred_on_scored, names, epoch_seconds=epoch_seconds),
     )
 
 
@@ -341,6 +240,3 @@ def _checked_pair(labels: np.ndarray, pred: np.ndarray, num_classes: int
     labels = np.where((labels >= 0) & (labels < num_classes), labels, UNSCORED)  # (E,)
     return labels, pred
 
-
-def _percent(part: float, whole: float) -> float:
-    return 100.0 * part / whole if whole > 0 else float("nan")
