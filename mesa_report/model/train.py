@@ -196,17 +196,10 @@ def train(options: TrainOptions) -> TrainResult:
     weight = class_weights(labels, _num_classes(options)).to(device)
 
     model, start_epoch, history, resumed = _initial_model(options, dataset, device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=options.learning_rate,
-                                  weight_decay=options.weight_decay)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, options.num_epochs))
-    if resumed.get("optimizer_state_dict"):
-        optimizer.load_state_dict(resumed["optimizer_state_dict"])
-    if resumed.get("scheduler_state_dict"):
-        scheduler.load_state_dict({**resumed["scheduler_state_dict"], "T_max": max(1, options.num_epochs)})
+    optimizer, scheduler = _optimizer_and_schedule(model, options, resumed)
     generator = torch.Generator().manual_seed(options.seed)
     val_loader = DataLoader(val_set, batch_size=options.batch_size, shuffle=False,
                             num_workers=options.num_workers)
-    use_amp = device.type == "cuda"
     checkpoint_dir = Path(options.checkpoint_dir)
     best_path = checkpoint_dir / CHECKPOINT_NAMES[0]
     best_kappa = max((h["val_kappa"] for h in history), default=-math.inf)
@@ -220,30 +213,13 @@ def train(options: TrainOptions) -> TrainResult:
     try:
         for epoch in range(start_epoch, options.num_epochs):
             started = time.perf_counter()
-            model.train()
-            sampler_indices = torch.randperm(len(train_set), generator=generator).tolist()
-            if options.max_samples:
-                sampler_indices = sampler_indices[: options.max_samples]
-            loader = DataLoader(Subset(train_set, sampler_indices), batch_size=options.batch_size,
-                                shuffle=False, num_workers=options.num_workers, drop_last=False)
-            total_loss, total_items, seen_epochs = 0.0, 0, 0
-            for features, labels in loader:
-                features, labels = features.to(device), labels.to(device)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                    out = model(features)
-                loss = focal_loss(out.logits, labels, weight, options.focal_gamma)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), options.grad_clip)
-                optimizer.step()
-                total_loss += float(loss.detach()) * labels.shape[0]
-                total_items += labels.shape[0]
-                seen_epochs += labels.numel()
+            train_loss, seen_epochs = _train_one_pass(model, train_set, options, generator, optimizer,
+                                                      weight, device)
             scheduler.step()
             val = evaluate(model, val_loader, weight, options.focal_gamma, device)
             elapsed = time.perf_counter() - started
             record = {
-                "epoch": epoch + 1, "train_loss": total_loss / max(1, total_items),
+                "epoch": epoch + 1, "train_loss": train_loss,
                 "val_loss": val["loss"], "val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"],
                 "val_kappa": val["kappa"], "val_per_stage_f1": val["per_stage_f1"],
                 "seconds": elapsed, "train_epochs_per_s": seen_epochs / elapsed,
@@ -274,6 +250,47 @@ def train(options: TrainOptions) -> TrainResult:
         test_loader = DataLoader(_subset(dataset, splits["test"]), batch_size=options.batch_size)
         test_metrics = evaluate(best, test_loader, weight, options.focal_gamma, device)
     return TrainResult(best_checkpoint=best_path, history=history, test_metrics=test_metrics, splits=splits)
+
+
+def _optimizer_and_schedule(model: MesaTransformer, options: TrainOptions, resumed: dict):
+    """AdamW and its cosine schedule over ``num_epochs``, restored from a resumed checkpoint."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=options.learning_rate,
+                                  weight_decay=options.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, options.num_epochs))
+    if resumed.get("optimizer_state_dict"):
+        optimizer.load_state_dict(resumed["optimizer_state_dict"])
+    if resumed.get("scheduler_state_dict"):
+        scheduler.load_state_dict({**resumed["scheduler_state_dict"], "T_max": max(1, options.num_epochs)})
+    return optimizer, scheduler
+
+
+def _train_one_pass(model: MesaTransformer, train_set, options: TrainOptions, generator: torch.Generator,
+                    optimizer: torch.optim.Optimizer, weight: torch.Tensor,
+                    device: torch.device) -> tuple[float, int]:
+    """One pass over (at most ``max_samples`` of) the training windows in a fresh random order.
+
+    Returns the mean loss per window and the number of 30 s epochs seen.
+    """
+    model.train()
+    order = torch.randperm(len(train_set), generator=generator).tolist()
+    if options.max_samples:
+        order = order[: options.max_samples]
+    loader = DataLoader(Subset(train_set, order), batch_size=options.batch_size, shuffle=False,
+                        num_workers=options.num_workers, drop_last=False)
+    total_loss, total_items, seen_epochs = 0.0, 0, 0
+    for features, labels in loader:
+        features, labels = features.to(device), labels.to(device)  # (B, S, C, T), (B, S)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            out = model(features)
+        loss = focal_loss(out.logits, labels, weight, options.focal_gamma)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), options.grad_clip)
+        optimizer.step()
+        total_loss += float(loss.detach()) * labels.shape[0]
+        total_items += labels.shape[0]
+        seen_epochs += labels.numel()
+    return total_loss / max(1, total_items), seen_epochs
 
 
 def refuse_to_overwrite(options: TrainOptions) -> None:
