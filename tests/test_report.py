@@ -24,7 +24,7 @@ from mesa_report import demo
 from mesa_report.cli import main as cli
 from mesa_report.model.checkpoint import checkpoint_summary, save_checkpoint
 from mesa_report.core.errors import MesaReportError, ReportError
-from mesa_report.inference.night import infer_night
+from mesa_report.inference.cohort import infer_night
 from mesa_report.scoring.metrics import night_metrics
 from mesa_report.model.network import MesaTransformer, ModelConfig
 from mesa_report.report.document import (
