@@ -91,7 +91,7 @@ def check_workers(workers: int, option: str = "--jobs") -> int:
     2
     """
     if isinstance(workers, bool) or int(workers) != workers or workers < 1:
-        raise ConfigError(f"{option} must be a whole number of at least 1, not {workers!r}")
+        raise ConfigError(f"{option} must be at least 1 (a whole number), not {workers!r}")
     return int(workers)
 
 

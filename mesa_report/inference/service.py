@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from mesa_report.core.errors import ConfigError, MesaReportError
 from mesa_report.data.store import Night
@@ -88,12 +89,13 @@ class ResultsService:
     def __repr__(self) -> str:
         return f"ResultsService({self.cache!r})"
 
-    def key(self, loaded: LoadedModel, night: Night) -> str:
-        """The key of ``night``'s result with this checkpoint on its device."""
+    def key(self, loaded: LoadedModel, night: Night, device: str | torch.device | None = None) -> str:
+        """The key of ``night``'s result with this checkpoint on ``device`` (default: the model's)."""
         if not isinstance(loaded, LoadedModel):
             raise ConfigError("results are keyed by the checkpoint: pass the LoadedModel of "
                               "mesa_report.model.loaded.open_checkpoint, not a bare model")
-        return self.cache.key_for(loaded.sha256, night, cohort.precision_of(loaded.device))
+        precision = cohort.precision_of(loaded.device if device is None else device)
+        return self.cache.key_for(loaded.sha256, night, precision)
 
     # -- one night, every map ----------------------------------------------------------------
     def night(self, loaded: LoadedModel, night: Night, *, batch_size: int = 8,
@@ -159,10 +161,14 @@ class ResultsService:
                 self._memory.popitem(last=False)
 
     # -- many nights, into the disk cache ----------------------------------------------------
-    def lookup(self, loaded: LoadedModel, night: Night, *, full: bool = False,
-               detail_samples: cohort.DetailPicker | None = None, force: bool = False) -> Lookup:
-        """The night's key and the cache entry that serves it (none with ``force``)."""
-        key = self.key(loaded, night)
+    def lookup(self, loaded: LoadedModel, night: Night, *, device: str | torch.device | None = None,
+               full: bool = False, detail_samples: cohort.DetailPicker | None = None,
+               force: bool = False) -> Lookup:
+        """The night's key and the cache entry that serves it (none with ``force``).
+
+        ``device`` is where the night would be computed (default: the model's).
+        """
+        key = self.key(loaded, night, device)
         if force:
             return Lookup(night, key, None)
         found = self.cache.lookup(key, night, full=full, detail_samples=detail_samples)
