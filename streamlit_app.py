@@ -112,8 +112,7 @@ with numbers:
     for fmt, (label, mime) in support.REPORT_FORMATS.items():
         st.download_button(label, key=f"report_{fmt}", mime=mime, on_click="ignore",
                            file_name=f"{record_id(subject)}_report.{fmt}",
-                           data=functools.partial(support.report_bytes, fmt, result, night,
-                                                  sources.checkpoint, model))
+                           data=functools.partial(support.report_bytes, fmt, result, night, model))
 if "confusion" in night_charts:
     support.draw_spec(confusion, night_charts["confusion"])
 
