@@ -48,9 +48,13 @@ def test_worker_processes_give_the_same_outcomes():
 
 
 def test_a_dead_worker_fails_its_item_and_the_run_ends():
-    outcomes = run_jobs(_die_on_zero, [(0, 0)] + [(k, k) for k in (1, 2)], workers=2, quiet=True)
-    assert len(outcomes) == 3
-    assert {o.key: o.error for o in outcomes}[0] == BROKEN_POOL
+    with JobRunner(2, total=4, quiet=True) as runner:
+        runner.submit(_die_on_zero, 0, 0)
+        runner.wait()  # the pool is broken now: later items fail without running
+        for k in (1, 2, 3):
+            runner.submit(_die_on_zero, k, k)
+    assert [o.key for o in runner.outcomes] == [0, 1, 2, 3]
+    assert {o.error for o in runner.outcomes} == {BROKEN_POOL}
 
 
 def test_outcomes_stream_as_they_are_recorded_and_bad_worker_counts_are_refused():

@@ -145,7 +145,10 @@ class JobRunner:
         if self._pool is None:
             self.add(attempt(job, key, item))
             return
-        self._futures[self._pool.submit(attempt, job, key, item)] = key
+        try:
+            self._futures[self._pool.submit(attempt, job, key, item)] = key
+        except BrokenProcessPool:  # a worker died earlier: the pool takes no more jobs
+            self.add(Outcome(key, error=BROKEN_POOL))
         self._collect(block=False)
 
     def add(self, outcome: Outcome) -> None:
