@@ -10,8 +10,8 @@ only as many nights are opened as the samples asked for need. The files are thos
 
 Examples
 --------
->>> scored_samples(np.array([0, 0, -1, 2, 2, 2]), seq_len=2).tolist()
-[2]
+>>> scored_samples(np.array([0, 0, -1, 2, 2, 2]), seq_len=2).tolist()  # samples at 0, 2 and 4
+[0, 2]
 """
 
 from __future__ import annotations
