@@ -105,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from mesa_report.cli.sources import resolve_sources
-    from mesa_report.core.jobs import JobRunner, failure_lines
-    from mesa_report.data.store import NightStore, record_id
+    from mesa_report.core.jobs import JobRunner
+    from mesa_report.data.store import NightStore
     from mesa_report.explain.cohort_table import TABLE_NAME, write_table
     from mesa_report.inference.results import default_results_dir
     from mesa_report.model.checkpoint import checkpoint_summary, resolve_device
@@ -151,11 +151,20 @@ def run(args: argparse.Namespace) -> int:
     outcomes = sorted(runner.outcomes, key=lambda o: order[o.key])
     table = write_table([o.value.row for o in outcomes if o.value is not None and o.value.row is not None],
                         Path(args.output_dir) / TABLE_NAME)
+    return _summary(args, outcomes, computed, len(plan.cached), service.cache.stats.damaged, table)
+
+
+def _summary(args: argparse.Namespace, outcomes: list, computed: int, cached: int, damaged: int,
+             table: Path) -> int:
+    """Print what the batch did and list its failures; the exit status."""
+    from mesa_report.core.jobs import failure_lines
+    from mesa_report.data.store import record_id
+
     failed = [o for o in outcomes if o.failed]
-    damaged = service.cache.stats.damaged
-    damaged = f" ({damaged} damaged cache entr{'y' if damaged == 1 else 'ies'} recomputed)" if damaged else ""
+    damaged_text = (f" ({damaged} damaged cache entr{'y' if damaged == 1 else 'ies'} recomputed)"
+                    if damaged else "")
     written = sum(len(o.value.files) for o in outcomes if o.value is not None)
-    print(f"{len(subjects)} night(s): {computed} computed, {len(plan.cached)} from the cache{damaged}, "
+    print(f"{len(outcomes)} night(s): {computed} computed, {cached} from the cache{damaged_text}, "
           f"{len(failed)} failed; table: {table}" + (f"; {written} report file(s) written" if args.reports else ""))
     for line in failure_lines(failed, name=record_id):
         print(line, file=sys.stderr)
