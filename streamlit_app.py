@@ -96,7 +96,7 @@ _, more_problems = support.settle_view(state, request, result, subject)
 for problem in problems + more_problems:
     st.warning(f"Link: {problem}")
 clock_start = night_overview.time_axis_choice(st.sidebar, night.meta)
-overview = night_overview.overview(result, night, model.checkpoint_path, clock_start)
+overview = night_overview.overview(result, night, model.path, clock_start)
 
 figures = support.night_figures(result.labels, result.pred, result.class_names, result.epoch_seconds)
 night_charts = support.night_chart_specs(result.labels, result.pred, result.class_names, result.epoch_seconds)
@@ -112,8 +112,7 @@ with numbers:
     for fmt, (label, mime) in support.REPORT_FORMATS.items():
         st.download_button(label, key=f"report_{fmt}", mime=mime, on_click="ignore",
                            file_name=f"{record_id(subject)}_report.{fmt}",
-                           data=functools.partial(support.report_bytes, fmt, result, night,
-                                                  sources.checkpoint, model))
+                           data=functools.partial(support.report_bytes, fmt, result, night, model))
 if "confusion" in night_charts:
     support.draw_spec(confusion, night_charts["confusion"])
 night_overview.draw_statistics(st, overview)

@@ -32,8 +32,9 @@ import torch
 
 from mesa_report.model.checkpoint import file_sha256
 from mesa_report.explain.cohort_table import table_row
-from mesa_report.inference.cohort import NightResult, _Transfer, infer_cohort
-from mesa_report.inference.night import infer_night, sample_starts
+from mesa_report.inference.cohort import _Transfer, infer_cohort, infer_night
+from mesa_report.inference.stored import NightResult
+from mesa_report.inference.night import sample_starts
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
 from mesa_report.core.vocabulary import EPOCH_SAMPLES

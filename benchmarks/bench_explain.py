@@ -19,7 +19,7 @@ import torch
 from mesa_report.model.checkpoint import load_model
 from mesa_report.demo import DEMO_CHECKPOINT, demo_store
 from mesa_report.explain.methods import attention_gradients, gradient_attention
-from mesa_report.inference.night import infer_night
+from mesa_report.inference.cohort import infer_night
 from mesa_report.data.store import NightStore
 from mesa_report.explain.summaries import sample_relevance
 

@@ -53,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from mesa_report.model.checkpoint import checkpoint_summary, load_model
-    from mesa_report.inference.night import infer_night
+    from mesa_report.inference.cohort import infer_night
     from mesa_report.render.pdf_charts import chart_pdfs
     from mesa_report.render.vega import render_spec, vega_javascript
     from mesa_report.report.document import build_report, render_html, render_pdf

@@ -19,6 +19,7 @@ from mesa_report.app import sources as app_sources
 from mesa_report.app import state as nav
 from mesa_report.app import support
 from mesa_report import demo
+from mesa_report.inference import cohort
 from mesa_report.inference import night as inference
 from mesa_report.charts.core import TRACE_WIDTH_PX
 from mesa_report.model.checkpoint import save_checkpoint
@@ -145,8 +146,8 @@ def test_clicking_an_epoch_changes_the_channel_and_temporal_views(app):
 
 def test_the_explanation_method_changes_the_maps_without_rerunning_the_night(app, monkeypatch):
     calls = []
-    real = inference.infer_night
-    monkeypatch.setattr(inference, "infer_night", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = cohort.infer_night
+    monkeypatch.setattr(cohort, "infer_night", lambda *a, **k: calls.append(1) or real(*a, **k))
     at = app().run()
     calls.clear()  # the first run may have inferred the night; switching methods must not
     raw = chart_data(at, "temporal attention")["weight"].to_numpy()
@@ -166,14 +167,16 @@ def test_the_explanation_method_changes_the_maps_without_rerunning_the_night(app
 
 def test_inference_runs_once_per_night_while_stepping_through_it(app, monkeypatch):
     calls = []
-    real = inference.infer_night
+    real = cohort.infer_night
 
     def counted(model, night, **options):
         calls.append(night.mesaid)
         return real(model, night, **options)
 
-    monkeypatch.setattr(inference, "infer_night", counted)
-    st.cache_data.clear()
+    monkeypatch.setattr(cohort, "infer_night", counted)
+    for entry in support.results_service().cache.root.glob("*.npz"):
+        entry.unlink()  # no night inferred yet, on disk or in memory
+    st.cache_resource.clear()
     at = app().run()
     for _ in range(SAMPLES_PER_NIGHT - 1):
         at.button(key="next").click().run()
@@ -344,10 +347,11 @@ def test_the_png_of_the_view_and_the_reports_of_the_night(app):
     assert width > 800 and height > 800  # the dashboard: inter-epoch map over the epoch's row
     opened = sources(at)
     night = NightStore(opened.preprocessed_dir).night(1)
-    html = support.report_bytes("html", result, night, opened.checkpoint).decode("utf-8")
+    model = app_sources.open_model(opened.checkpoint)
+    html = support.report_bytes("html", result, night, model).decode("utf-8")
     assert html.startswith("<!DOCTYPE html>") and "mesa-sleep-0001" in html
     assert 'src="http' not in html and "<link" not in html  # standalone: nothing from the network
-    pdf = support.report_bytes("pdf", result, night, opened.checkpoint)
+    pdf = support.report_bytes("pdf", result, night, model)
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert pdf[:5] == b"%PDF-" and "mesa-sleep-0001" in text and "inter-epoch attention" in text
 

@@ -16,7 +16,7 @@ import torch
 
 from mesa_report.model.checkpoint import save_checkpoint
 from mesa_report.cli.main import main
-from mesa_report.inference.cohort import NightResult
+from mesa_report.inference.stored import NightResult
 from mesa_report.demo import demo_store
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig

@@ -11,7 +11,8 @@ import torch
 from mesa_report.explain.cohort_table import night_summary, table_row, write_table
 from mesa_report.inference.cohort import NightFailure, NightResult, infer_cohort
 from mesa_report.core.errors import ConfigError, DataError
-from mesa_report.inference.night import NightInference, infer_night
+from mesa_report.inference.cohort import infer_night
+from mesa_report.inference.night import NightInference
 from mesa_report.scoring.metrics import night_metrics
 from mesa_report.data.store import Night, stage_string, write_night
 from mesa_report.explain.summaries import summarise_night

@@ -25,7 +25,7 @@ from mesa_report import demo
 from mesa_report.cli import main as cli
 from mesa_report.model.checkpoint import checkpoint_summary, save_checkpoint
 from mesa_report.core.errors import MesaReportError, ReportError
-from mesa_report.inference.night import infer_night
+from mesa_report.inference.cohort import infer_night
 from mesa_report.scoring.metrics import night_metrics
 from mesa_report.scoring.sleep_stats import (AWAKENINGS, SLEEP_STAT_KEYS, compare_sleep_statistics,
                                              transition_matrix)

@@ -7,12 +7,14 @@ import threading
 import numpy as np
 import pytest
 
-from mesa_report.model.checkpoint import file_sha256, save_checkpoint
-from mesa_report.inference.cohort import NightResult, infer_cohort
 from mesa_report.core.errors import ConfigError
-from mesa_report.model.network import MesaTransformer
-from mesa_report.inference.results import ResultCache, cached_infer_night, default_results_dir
 from mesa_report.data.store import Night, write_night
+from mesa_report.inference.cohort import NightResult, infer_cohort
+from mesa_report.inference.results import ResultCache, default_results_dir
+from mesa_report.inference.service import ResultsService
+from mesa_report.model.checkpoint import file_sha256, save_checkpoint
+from mesa_report.model.loaded import open_checkpoint
+from mesa_report.model.network import MesaTransformer
 
 
 @pytest.fixture
@@ -32,11 +34,17 @@ def _entries(cache: ResultCache) -> list:
     return sorted(cache.root.glob("*.npz"))
 
 
+def serve_night(checkpoint, night, *, cache=None, cache_dir=None, progress=None):
+    """The night through the results service with no memory layer: the disk cache alone serves."""
+    cache = cache if cache is not None else ResultCache(cache_dir)
+    return ResultsService(cache, memory_entries=0).night(open_checkpoint(checkpoint), night, progress=progress)
+
+
 def test_a_night_is_inferred_once_then_read_back(tiny_model, night, checkpoint, tmp_path):
     cache = ResultCache(tmp_path / "results")
     calls = []
-    first = cached_infer_night(tiny_model, night, checkpoint, cache=cache, progress=lambda d, t: calls.append(d))
-    second = cached_infer_night(tiny_model, night, checkpoint, cache=cache, progress=lambda d, t: calls.append(d))
+    first = serve_night(checkpoint, night, cache=cache, progress=lambda d, t: calls.append(d))
+    second = serve_night(checkpoint, night, cache=cache, progress=lambda d, t: calls.append(d))
     assert calls == [3]  # the model ran once
     assert (cache.stats.hits, cache.stats.misses, cache.stats.stored) == (1, 1, 1)
     np.testing.assert_array_equal(second.probs, first.probs)
@@ -45,24 +53,24 @@ def test_a_night_is_inferred_once_then_read_back(tiny_model, night, checkpoint, 
     # another checkpoint, or a changed night file, is another entry
     other = MesaTransformer(tiny_model.config).eval()
     other_path = save_checkpoint(tmp_path / "other.pth", other)
-    cached_infer_night(other, night, other_path, cache=cache)
+    serve_night(other_path, night, cache=cache)
     write_night(night.path.parent, 4, np.ones((4, 45 * 3840), np.float32), night.labels)
-    cached_infer_night(tiny_model, Night(night.path, 4, night.stages), checkpoint, cache=cache)
+    serve_night(checkpoint, Night(night.path, 4, night.stages), cache=cache)
     assert cache.stats.misses == 3 and len(_entries(cache)) == 3
 
 
 def test_the_scoring_is_read_from_the_night_not_the_entry(tiny_model, night, checkpoint, tmp_path):
     cache = ResultCache(tmp_path / "results")
-    cached_infer_night(tiny_model, night, checkpoint, cache=cache)
+    serve_night(checkpoint, night, cache=cache)
     rescored = Night(night.path, 4, "9" * 45)  # the index now says: unscored
-    result = cached_infer_night(tiny_model, rescored, checkpoint, cache=cache)
+    result = serve_night(checkpoint, rescored, cache=cache)
     assert cache.stats.hits == 1 and (result.labels == -1).all()
 
 
 @pytest.mark.parametrize("damage", ["flip bytes", "truncate", "another night's entry"])
 def test_a_damaged_entry_is_recomputed_not_trusted(tiny_model, night, checkpoint, tmp_path, damage):
     cache = ResultCache(tmp_path / "results")
-    reference = cached_infer_night(tiny_model, night, checkpoint, cache=cache)
+    reference = serve_night(checkpoint, night, cache=cache)
     entry = _entries(cache)[0]
     data = bytearray(entry.read_bytes())
     if damage == "flip bytes":
@@ -72,11 +80,11 @@ def test_a_damaged_entry_is_recomputed_not_trusted(tiny_model, night, checkpoint
         del data[len(data) // 3:]
     else:
         other = Night(write_night(tmp_path / "other", 5, np.zeros((4, 20 * 3840), np.float32), np.zeros(20)), 5)
-        foreign = cached_infer_night(tiny_model, other, checkpoint, cache_dir=tmp_path / "y")
+        foreign = serve_night(checkpoint, other, cache_dir=tmp_path / "y")
         data = bytearray(foreign.save(tmp_path / "o.npz").read_bytes())
     entry.write_bytes(bytes(data))
     again = ResultCache(cache.root)
-    result = cached_infer_night(tiny_model, night, checkpoint, cache=again)
+    result = serve_night(checkpoint, night, cache=again)
     assert (again.stats.damaged, again.stats.hits, again.stats.stored) == (1, 0, 1)
     np.testing.assert_allclose(result.probs, reference.probs, atol=1e-6)
     NightResult.load(entry).check(night)  # the entry was written again, whole
@@ -98,7 +106,7 @@ def test_a_summary_entry_serves_only_what_it_holds(tiny_model, night, checkpoint
 def test_concurrent_writers_leave_a_whole_entry(tiny_model, night, checkpoint, tmp_path):
     root = tmp_path / "results"
     key = ResultCache(root).key(checkpoint, night, "fp32")
-    result = NightResult.from_inference(cached_infer_night(tiny_model, night, checkpoint, cache_dir=tmp_path / "x"))
+    result = NightResult.from_inference(serve_night(checkpoint, night, cache_dir=tmp_path / "x"))
     reader = ResultCache(root)
     stop = threading.Event()
 
@@ -142,6 +150,6 @@ def test_defaults_and_errors(tiny_model, night, tmp_path, monkeypatch):
     assert default_results_dir() == tmp_path / "root" / "results"
     assert ResultCache().root == tmp_path / "root" / "results"
     with pytest.raises(ConfigError, match="checkpoint"):
-        cached_infer_night(MesaTransformer(tiny_model.config).eval(), night)
+        ResultsService().night(MesaTransformer(tiny_model.config).eval(), night)
     with pytest.raises(ConfigError, match="entry kind"):
         ResultCache().path("abc", 1, "partial")

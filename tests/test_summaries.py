@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mesa_report.core.errors import ConfigError
-from mesa_report.inference.night import infer_night
+from mesa_report.inference.cohort import infer_night
 from mesa_report.data.store import Night, write_night
 from mesa_report.explain.summaries import summarise_night
 

@@ -9,7 +9,7 @@ import pytest
 
 from mesa_report.app.state import ViewRequest, resolve_view
 from mesa_report.core.errors import ConfigError
-from mesa_report.inference.night import infer_night
+from mesa_report.inference.cohort import infer_night
 from mesa_report.report.document import choose_samples
 from mesa_report.data.store import Night, stage_string, write_night
 from mesa_report.explain.wrong_epochs import least_confident_epochs, probability_column, report_anchor, wrong_epochs

@@ -70,7 +70,7 @@ def overview(result: NightInference, night: Night, checkpoint, start: dt.datetim
 
     Examples
     --------
-    >>> overview(result, night, model.checkpoint_path, None).time_title  # doctest: +SKIP
+    >>> overview(result, night, loaded.path, None).time_title  # doctest: +SKIP
     'time since start (h)'
     """
     return _cached_overview(result, night.meta, file_stamp(checkpoint), file_stamp(night.path), start)

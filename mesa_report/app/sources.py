@@ -20,7 +20,8 @@ import torch
 from mesa_report import demo
 
 from mesa_report.app import state as app_state
-from mesa_report.model.checkpoint import load_model, save_checkpoint
+from mesa_report.model.checkpoint import save_checkpoint
+from mesa_report.model.loaded import LoadedModel, open_checkpoint
 from mesa_report.core.errors import CheckpointError, DataError, MesaReportError
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
@@ -244,12 +245,12 @@ def file_stamp(path: Path) -> tuple[str, int, int]:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _cached_model(checkpoint: str, stamp: tuple[str, int, int]) -> MesaTransformer:
-    return load_model(checkpoint, num_channels=None, time_steps=None, seq_len=None, num_classes=None)
+def _cached_model(checkpoint: str, stamp: tuple[str, int, int]) -> LoadedModel:
+    return open_checkpoint(checkpoint)
 
 
-def open_model(checkpoint: Path) -> MesaTransformer:
-    """The model of a checkpoint, loaded once per file content and shared by every session.
+def open_model(checkpoint: Path) -> LoadedModel:
+    """The model of a checkpoint (with its path and hash), loaded once per file and shared by every session.
 
     Raises
     ------

@@ -1,8 +1,10 @@
 """What the page shows, computed outside the page: a night's cached inference, its figures and views.
 
-* A night's inference with every attention map runs once per (checkpoint, night, settings)
-  (``st.cache_data``), with a progress bar the first time; stepping between samples or changing
-  the layer, head or colours only slices arrays that are already there.
+* A night's inference with every attention map comes from the results service
+  (:mod:`mesa_report.inference.service`, one per process), which runs the model once per
+  (checkpoint, night) for the app, the reports and ``visualize`` alike, with a progress bar when
+  it does; stepping between samples or changing the layer, head or colours only slices arrays
+  that are already there.
 * The night's figures come from :func:`mesa_report.scoring.metrics.night_metrics`, the reports' own
   function, and its charts are built once per night.
 * One sample's maps for the chosen layer and head, the helpers that draw every chart of
@@ -15,7 +17,6 @@ in :mod:`mesa_report.app.state`.
 from __future__ import annotations
 
 from collections.abc import MutableMapping, Sequence
-from pathlib import Path
 
 import altair as alt
 import numpy as np
@@ -26,10 +27,12 @@ from mesa_report.app import state as app_state
 
 from mesa_report.charts import core as charts
 
-from mesa_report.inference import night as inference
 from mesa_report.app.sources import file_stamp
 from mesa_report.model.checkpoint import checkpoint_summary
+from mesa_report.model.loaded import LoadedModel
 from mesa_report.inference.night import NightInference
+from mesa_report.inference.results import ResultCache, default_results_dir
+from mesa_report.inference.service import ResultsService
 from mesa_report.scoring.metrics import NightMetrics, night_metrics
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
@@ -55,24 +58,31 @@ MEAN_OF_HEADS = None
 # --------------------------------------------------------------------------------------------
 # A night's inference
 # --------------------------------------------------------------------------------------------
-@st.cache_data(show_spinner=False, max_entries=12)
-def _cached_inference(_model: MesaTransformer, model_stamp: tuple[str, int, int], _night: Night,
-                      night_stamp: tuple[str, int, int], batch_size: int) -> NightInference:
-    label = f"Running the model over {record_id(_night.mesaid)}"
-    bar = st.progress(0.0, text=f"{label}…")
-
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"{label}: sample {done} of {total}")
-
-    result = inference.infer_night(_model, _night, batch_size=batch_size, progress=progress)
-    bar.empty()
-    return result
+MEMORY_NIGHTS = 12
+"""Nights whose inference the app keeps in memory."""
 
 
-def night_inference(model: MesaTransformer, night: Night) -> NightInference:
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _service(results_dir: str) -> ResultsService:
+    return ResultsService(ResultCache(results_dir), memory_entries=MEMORY_NIGHTS)
+
+
+def results_service() -> ResultsService:
+    """The process's results service on the cache folder (shared by every session).
+
+    Examples
+    --------
+    >>> results_service().cache.root.name  # doctest: +SKIP
+    'results'
+    """
+    return _service(str(default_results_dir()))
+
+
+def night_inference(model: LoadedModel, night: Night) -> NightInference:
     """Predictions and every attention map of a night, computed once per (checkpoint, night).
 
-    A progress bar shows while the model runs; later calls return the cached result.
+    A progress bar shows while the model runs; later calls, and nights the reports or
+    ``visualize`` already inferred, come from the results service without it.
 
     Examples
     --------
@@ -86,9 +96,16 @@ def night_inference(model: MesaTransformer, night: Night) -> NightInference:
         If the night does not fit the model (channels, epoch length) or is shorter than one
         sample.
     """
-    inference.check_night_fits(model, night)
-    return _cached_inference(model, file_stamp(model.checkpoint_path), night, file_stamp(night.path),
-                             BATCH_SIZE)
+    label = f"Running the model over {record_id(night.mesaid)}"
+    slot = st.empty()
+
+    def progress(done: int, total: int) -> None:
+        slot.progress(done / total, text=f"{label}: sample {done} of {total}")
+
+    try:
+        return results_service().night(model, night, batch_size=BATCH_SIZE, progress=progress)
+    finally:
+        slot.empty()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -163,7 +180,7 @@ def colour_maps(choice: str) -> dict[str, str]:
 
 
 def sample_maps(result: NightInference, sample: int, *, layer: int, head: int | None,
-                method: str = "attention", model: MesaTransformer | None = None, night: Night | None = None,
+                method: str = "attention", model: LoadedModel | None = None, night: Night | None = None,
                 target_epoch: int = 0) -> SampleAttention:
     """One sample's maps for the chosen method, layer and head.
 
@@ -178,8 +195,8 @@ def sample_maps(result: NightInference, sample: int, *, layer: int, head: int | 
     ((20, 20), (20, 3, 20, 20))
     """
     if method == "gradient":
-        return _cached_gradient_maps(result, model, night, file_stamp(model.checkpoint_path),
-                                     file_stamp(night.path), sample, layer, head, target_epoch)
+        return _cached_gradient_maps(result, model.model, night, model.sha256, file_stamp(night.path), sample,
+                                     layer, head, target_epoch)
     return _views(result, sample, layer=layer, head=head, method=method)
 
 
@@ -198,7 +215,7 @@ def _views(result: NightInference, sample: int, *, layer: int, head: int | None,
 
 @st.cache_data(show_spinner="Computing gradient × attention…", max_entries=16)
 def _cached_gradient_maps(_result: NightInference, _model: MesaTransformer, _night: Night,
-                          model_stamp: tuple[str, int, int], night_stamp: tuple[str, int, int],
+                          checkpoint_sha256: str, night_stamp: tuple[str, int, int],
                           sample: int, layer: int, head: int | None, target_epoch: int) -> SampleAttention:
     """One backward pass per (checkpoint, night, sample, epoch): a channel or colour change reuses it."""
     return _views(_result, sample, layer=layer, head=head, method="gradient", model=_model, night=_night,
@@ -435,16 +452,15 @@ REPORT_FORMATS = {"html": ("HTML report", "text/html"), "pdf": ("PDF report", "a
 """Report downloads: format -> (button label, MIME type)."""
 
 
-def report_bytes(fmt: str, result: NightInference, night: Night, checkpoint: Path,
-                 model: MesaTransformer | None = None) -> bytes:
+def report_bytes(fmt: str, result: NightInference, night: Night, model: LoadedModel) -> bytes:
     """The night's report, as the report module writes it (called when its button is clicked).
 
     Examples
     --------
-    >>> report_bytes("pdf", result, night, Path("model.pth"))[:5]  # doctest: +SKIP
+    >>> report_bytes("pdf", result, night, open_model(Path("model.pth")))[:5]  # doctest: +SKIP
     b'%PDF-'
     """
-    summary = checkpoint_summary(checkpoint)
+    summary = checkpoint_summary(model.path)
     if fmt == "html":
-        return render_report_html(result, night=night, checkpoint=summary, model=model).encode("utf-8")
-    return render_report_pdf(result, night=night, checkpoint=summary, model=model)
+        return render_report_html(result, night=night, checkpoint=summary, model=model.model).encode("utf-8")
+    return render_report_pdf(result, night=night, checkpoint=summary, model=model.model)

@@ -36,21 +36,24 @@ def _held_out(store) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mesa_report.model.checkpoint import load_model
-    from mesa_report.demo import events_filename, load_events
-    from mesa_report.explain.faithfulness import collect_samples, faithfulness_table, format_table
     from mesa_report.data.store import NightStore, parse_record_id
+    from mesa_report.demo import events_filename, load_events
+    from mesa_report.explain.faithfulness import collect_samples, faithfulness_table, format_table, stored_maps
+    from mesa_report.inference.service import ResultsService
+    from mesa_report.model.loaded import open_checkpoint
 
     sources = resolve_sources(args)
-    model = load_model(sources.checkpoint, num_channels=None, time_steps=None, seq_len=None, num_classes=None,
-                       device=args.device)
+    loaded = open_checkpoint(sources.checkpoint, device=args.device)
+    model = loaded.model
     store = NightStore(sources.preprocessed_dir, sources.csv_path)
     mesaids = [parse_record_id(s) for s in args.subjects] if args.subjects else _held_out(store)
     samples = collect_samples(store, mesaids, model.config.seq_len, model.config.num_channels,
                               per_night=args.samples_per_night, seed=args.seed)
+    service = ResultsService()  # the nights' maps, inferred once for every output
+    results = {m: service.night(loaded, store.night(m)) for m in dict.fromkeys(samples.mesaids)}
     with_events = all((store.root / events_filename(m)).is_file() for m in mesaids)
     rows = faithfulness_table(
-        model, samples, methods=args.methods, seed=args.seed,
+        model, samples, methods=args.methods, seed=args.seed, maps=stored_maps(samples, results),
         events_of=(lambda m: load_events(store.root, m)) if with_events else None,
         channel_names=store.night(mesaids[0]).channel_names[: model.config.num_channels],
     )

@@ -2,7 +2,9 @@
 
 With no data options it runs on the built-in demo cohort and the demo checkpoint; with the
 seed's ``--checkpoint_path``, ``--preprocessed_dir`` and ``--csv_path`` it reads the seed's files
-as they are. Samples are the loader's windows in order (``shuffle=False``), as the seed's script.
+as they are. Samples are the nights' samples in index order, those holding an unscored epoch left
+out as the seed's loader did; their maps come from the results service, so a night the app or
+``report`` already inferred is not inferred again (:mod:`mesa_report.pipeline.visualize`).
 """
 
 from __future__ import annotations
@@ -54,34 +56,25 @@ def run(args: argparse.Namespace) -> int:
     """Write the seed's files for the first ``--num_samples`` samples."""
     from tqdm import tqdm
 
-    from mesa_report.model.checkpoint import load_model
-    from mesa_report.charts.core import colour_scale
-    from mesa_report.data.dataset import create_mesa_dataloader
-    from mesa_report.core.errors import ConfigError
-    from mesa_report.report.seed_pngs import visualize_sample_attention
+    from mesa_report.data.store import NightStore
+    from mesa_report.inference.service import ResultsService
+    from mesa_report.model.loaded import open_checkpoint
+    from mesa_report.pipeline.visualize import FileOptions, visualize_store
+    from mesa_report.report.seed_pngs import check_file_options
 
-    if args.num_samples < 1:
-        raise ConfigError(f"--num_samples must be at least 1, not {args.num_samples}")
-    if args.cmap is not None:
-        colour_scale(args.cmap)
+    check_file_options(args.fmt, args.cmap)
     sources = resolve_sources(args, progress=not args.quiet)
-    checkpoint, preprocessed_dir, csv_path = sources.checkpoint, sources.preprocessed_dir, sources.csv_path
-    model = load_model(checkpoint, num_channels=args.num_channels, time_steps=args.time_steps,
-                       seq_len=args.seq_len, num_classes=args.num_classes, device=args.device)
-    cfg = model.config
-    loader = create_mesa_dataloader(preprocessed_dir, csv_path, seq_len=cfg.seq_len, batch_size=1,
-                                    shuffle=False, num_channels=cfg.num_channels,
-                                    epoch_seconds=cfg.epoch_seconds, target_fs=cfg.sfreq_hz)
-    total = min(args.num_samples, len(loader))
-    written = []
-    with tqdm(total=total, desc="samples", unit="sample", file=sys.stderr, disable=args.quiet) as bar:
-        for sample_idx, (features, labels) in zip(range(total), loader):
-            written += visualize_sample_attention(
-                model, features, labels, args.channel_names, args.output_dir, sample_idx=sample_idx,
-                seq_len=cfg.seq_len, epochs=args.epochs, cmap=args.cmap, layer=args.layer,
-                head=args.head, fmt=args.fmt, num_epochs_to_plot=args.num_epochs_to_plot,
-                method=args.method)
-            bar.update()
+    loaded = open_checkpoint(sources.checkpoint, device=args.device, num_channels=args.num_channels,
+                             time_steps=args.time_steps, seq_len=args.seq_len, num_classes=args.num_classes)
+    cfg = loaded.config
+    store = NightStore(sources.preprocessed_dir, sources.csv_path, epoch_seconds=cfg.epoch_seconds,
+                       sfreq_hz=cfg.sfreq_hz)
+    options = FileOptions(args.output_dir, args.channel_names, args.epochs, args.num_epochs_to_plot, args.cmap,
+                          args.layer, args.head, args.method, args.fmt)
+    with tqdm(total=max(args.num_samples, 0), desc="samples", unit="sample", file=sys.stderr,
+              disable=args.quiet) as bar:
+        written, total = visualize_store(loaded, store, ResultsService(), options, num_samples=args.num_samples,
+                                         progress=bar.update)
     short = f" (the store holds only {total})" if total < args.num_samples else ""
     print(f"wrote {len(written)} files for {total} sample{'s' * (total != 1)}{short} to {args.output_dir}")
     return 0

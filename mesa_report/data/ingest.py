@@ -16,11 +16,9 @@ For each night ``mesa-sleep-NNNN.edf`` (with ``mesa-sleep-NNNN-nsrr.xml`` or
 
 from __future__ import annotations
 
-import concurrent.futures
 import math
-import multiprocessing
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -29,11 +27,11 @@ from typing import Any
 import edfio
 import numpy as np
 from scipy import signal as sps
-from tqdm import tqdm
 
 from mesa_report.data.annotations import fit_labels, read_stages
-from mesa_report.core.errors import ConfigError, DataError, IngestError, MesaReportError
+from mesa_report.core.errors import ConfigError, DataError, IngestError
 from mesa_report.core.fileio import remove_partial_files
+from mesa_report.core.jobs import JobRunner, check_workers
 from mesa_report.core.vocabulary import UNSCORED
 from mesa_report.core.vocabulary import STORE_CHANNEL_NAMES as DEFAULT_CHANNEL_NAMES, EPOCH_SAMPLES, EPOCH_SECONDS, NUM_EEG_CHANNELS, SEQ_LEN, SFREQ_HZ
 from mesa_report.data.store import INDEX_NAME, index_row, night_filename, parse_record_id, read_sidecar, record_id, sidecar_filename, write_night
@@ -59,9 +57,6 @@ ANNOTATION_SUFFIXES = ("-nsrr.xml", "-profusion.xml", ".xml")
 """Annotation file names tried after a night's record id, in order of preference."""
 
 _MAX_RATIO_DENOMINATOR = 1000
-_BROKEN_POOL = ("a worker process stopped abruptly (out of memory, killed, or a script that calls "
-                "preprocess with jobs > 1 outside an `if __name__ == \"__main__\":` block); "
-                "run again with jobs=1 to see the error")
 
 
 @dataclass
@@ -90,7 +85,7 @@ class PreprocessSummary:
 
 
 @dataclass(frozen=True)
-class NightResult:
+class PreprocessedNight:
     """One night written by :func:`preprocess_night`: its id, file, index row and warnings."""
 
     mesaid: int
@@ -296,7 +291,7 @@ def bandpass_and_scale(signal: np.ndarray, flat: np.ndarray | None = None
 def preprocess_night(edf_path: str | Path, annotation_path: str | Path | None,
                      output_dir: str | Path, *,
                      channels: Sequence[str] = DEFAULT_CHANNEL_NAMES,
-                     mesaid: int | None = None) -> NightResult:
+                     mesaid: int | None = None) -> PreprocessedNight:
     """Turn one EDF (and its annotation file, if any) into a stored night.
 
     Parameters
@@ -314,7 +309,7 @@ def preprocess_night(edf_path: str | Path, annotation_path: str | Path | None,
 
     Returns
     -------
-    NightResult
+    PreprocessedNight
 
     Raises
     ------
@@ -385,7 +380,7 @@ def preprocess_night(edf_path: str | Path, annotation_path: str | Path | None,
         "warnings": notes,
     }
     path = write_night(output_dir, mesaid, scaled, labels, meta)
-    return NightResult(mesaid=mesaid, path=path, row=index_row(read_sidecar(
+    return PreprocessedNight(mesaid=mesaid, path=path, row=index_row(read_sidecar(
         path.with_suffix(".json"))), warnings=notes)
 
 
@@ -461,37 +456,10 @@ def _up_to_date(task: _Task, output_dir: Path, channels: tuple[str, ...]) -> dic
     return meta if same else None
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    file: str
-    result: NightResult | None
-    error: str | None
-
-
-def _process(task: _Task, output_dir: Path, channels: tuple[str, ...]) -> _Outcome:
-    try:
-        result = preprocess_night(task.edf_path, task.annotation_path, output_dir,
-                                  channels=channels, mesaid=task.mesaid)
-    except MesaReportError as exc:
-        return _Outcome(str(task.edf_path), None, str(exc))
-    except Exception as exc:  # one odd night must not stop a cohort; reported with its type
-        return _Outcome(str(task.edf_path), None, f"unexpected {type(exc).__name__}: {exc}")
-    return _Outcome(str(task.edf_path), result, None)
-
-
-def _run(tasks: list[_Task], output_dir: Path, channels: tuple[str, ...], jobs: int
-         ) -> Iterator[_Outcome]:
-    if jobs == 1 or len(tasks) <= 1:
-        yield from (_process(task, output_dir, channels) for task in tasks)
-        return
-    context = multiprocessing.get_context("spawn")  # same behaviour on Linux, macOS and Windows
-    with concurrent.futures.ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context) as pool:
-        futures = {pool.submit(_process, task, output_dir, channels): task for task in tasks}
-        for future in concurrent.futures.as_completed(futures):
-            try:
-                yield future.result()
-            except concurrent.futures.process.BrokenProcessPool:
-                yield _Outcome(str(futures[future].edf_path), None, _BROKEN_POOL)
+def _preprocess_task(item: tuple[_Task, Path, tuple[str, ...]]) -> PreprocessedNight:
+    task, output_dir, channels = item
+    return preprocess_night(task.edf_path, task.annotation_path, output_dir, channels=channels,
+                            mesaid=task.mesaid)
 
 
 def preprocess(edf_dir: str | Path, output_dir: str | Path, *,
@@ -544,8 +512,7 @@ def preprocess(edf_dir: str | Path, output_dir: str | Path, *,
     ([9], [], 'mesa_final.csv')
     """
     channels = check_channels(channels)
-    if isinstance(jobs, bool) or int(jobs) != jobs or jobs < 1:
-        raise ConfigError(f"--jobs must be a whole number of at least 1, not {jobs!r}")
+    jobs = check_workers(jobs)
     output = Path(output_dir)
     csv_path = index_path(output, csv_name)
     check_index(csv_path)  # an index it could not merge into stops the run before any night
@@ -561,17 +528,19 @@ def preprocess(edf_dir: str | Path, output_dir: str | Path, *,
         else:
             summary.skipped.append(task.mesaid)
             rows.append(index_row(meta))
+    runner = JobRunner(jobs, total=len(todo), desc="preprocess", unit="night", quiet=not progress)
     try:
-        with tqdm(total=len(todo), unit="night", desc="preprocess", disable=not progress) as bar:
-            for outcome in _run(todo, output, channels, int(jobs)):
-                if outcome.result is None:
-                    summary.failed.append((outcome.file, str(outcome.error)))
-                else:
-                    summary.written.append(outcome.result.mesaid)
-                    summary.warnings += outcome.result.warnings
-                    rows.append(outcome.result.row)
-                bar.update()
-    finally:
+        with runner:
+            for task in todo:
+                runner.submit(_preprocess_task, str(task.edf_path), (task, output, channels))
+    finally:  # the index lists every night made, even when the run is interrupted
+        for outcome in runner.outcomes:
+            if outcome.failed:
+                summary.failed.append((outcome.key, outcome.error))
+            else:
+                summary.written.append(outcome.value.mesaid)
+                summary.warnings += outcome.value.warnings
+                rows.append(outcome.value.row)
         if rows:
             rows.sort(key=lambda row: row["mesaid"])
             summary.warnings += merge_index(csv_path, rows)

@@ -1,7 +1,7 @@
 """Score a checkpoint on demo nights generated with seeds it never saw, through the real pipeline.
 
 Fresh nights are generated (ids 901…, seeds far from the training cohort's), written as EDF + NSRR
-XML, preprocessed like any night, and staged with :func:`mesa_report.inference.night.infer_night`; the
+XML, preprocessed like any night, and staged with :func:`mesa_report.inference.cohort.infer_night`; the
 figures come from :func:`mesa_report.scoring.metrics.classification_metrics`, as everywhere else.
 
 Examples
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mesa_report.model.checkpoint import load_model
-from mesa_report.inference.night import infer_night
+from mesa_report.inference.cohort import infer_night
 from mesa_report.data.ingest import preprocess
 from mesa_report.scoring.metrics import ClassificationMetrics, classification_metrics
 from mesa_report.data.store import NightStore

@@ -24,7 +24,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +34,7 @@ from scipy.stats import spearmanr
 
 from mesa_report.core.errors import ConfigError
 from mesa_report.explain.methods import METHODS, explain, token_relevance
-from mesa_report.inference.night import sample_starts
+from mesa_report.inference.night import NightInference, sample_starts
 from mesa_report.model.outputs import AttentionMaps
 from mesa_report.model.network import MesaTransformer
 from mesa_report.data.store import NightStore
@@ -206,14 +206,16 @@ def _hit_mask(events: pd.DataFrame, epoch_start_s: float, channel_names: Sequenc
 
 def pointing_game(model: MesaTransformer, samples: Samples, method: str,
                   events_of: Callable[[int], pd.DataFrame], channel_names: Sequence[str],
-                  kinds: Sequence[str] = POINTING_KINDS) -> PointingResult:
-    """Hit rate of the most relevant token against planted events, per kind, with its chance rate."""
+                  kinds: Sequence[str] = POINTING_KINDS, maps: AttentionMaps | None = None) -> PointingResult:
+    """Hit rate of the most relevant token against planted events, per kind, with its chance rate.
+
+    ``maps``, the model's attention maps of the samples, spares a forward pass when given."""
     result = PointingResult(method)
     chance_sum: dict[str, float] = {}
     tt = model.token_times
     epoch_seconds = model.config.epoch_seconds
     events_cache = {m: events_of(m) for m in set(samples.mesaids)}
-    relevance_of = epoch_token_relevance(model, samples.features, method)
+    relevance_of = epoch_token_relevance(model, samples.features, method, maps)
     for t in range(model.config.seq_len):
         relevance = relevance_of(t)  # (W, C, N)
         for i, (mesaid, first) in enumerate(zip(samples.mesaids, samples.first_epochs)):
@@ -278,19 +280,42 @@ class FaithfulnessRow:
 
 def faithfulness_table(model: MesaTransformer, samples: Samples, *, methods: Sequence[str] = METHODS,
                        events_of: Callable[[int], pd.DataFrame] | None = None,
-                       channel_names: Sequence[str] | None = None, seed: int = 0) -> list[FaithfulnessRow]:
-    """Every test for every method (the pointing game only when events are known)."""
+                       channel_names: Sequence[str] | None = None, seed: int = 0,
+                       maps: AttentionMaps | None = None) -> list[FaithfulnessRow]:
+    """Every test for every method (the pointing game only when events are known).
+
+    ``maps``, the model's attention maps of the samples (e.g. :func:`stored_maps`), spares the
+    forward passes that would compute them again."""
     rows = []
     for method in methods:
         if method not in METHODS:
             raise ConfigError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-        deletion = deletion_test(model, samples, method, seed=seed)
+        deletion = deletion_test(model, samples, method, seed=seed, maps=maps)
         pointing = None
         if events_of is not None:
             pointing = pointing_game(model, samples, method, events_of,
-                                     channel_names or model.config.channel_names)
-        rows.append(FaithfulnessRow(method, deletion, pointing, sanity_check(model, samples, method, seed=seed)))
+                                     channel_names or model.config.channel_names, maps=maps)
+        rows.append(FaithfulnessRow(method, deletion, pointing,
+                                    sanity_check(model, samples, method, seed=seed, maps=maps)))
     return rows
+
+
+def stored_maps(samples: Samples, results: Mapping[int, NightInference]) -> AttentionMaps:
+    """The attention maps of ``samples`` read from their nights' inference, ``results`` by mesaid.
+
+    Each sample is one of its night's samples (:func:`collect_samples` draws them so), whose maps
+    the night's inference holds (in float16); they are returned as float32, batch ``(W, …)``.
+    """
+    picked = []
+    for mesaid, first in zip(samples.mesaids, samples.first_epochs):
+        result = results[mesaid]
+        index = np.flatnonzero(result.sample_starts == first)
+        if index.size == 0:
+            raise ConfigError(f"a sample starting at epoch {first} is not one of night {mesaid}'s samples")
+        picked.append(result.sample(int(index[0])).attention)
+    return AttentionMaps(temporal=torch.cat([m.temporal for m in picked]),
+                         channel=torch.cat([m.channel for m in picked]),
+                         epoch=torch.cat([m.epoch for m in picked]), token_times=picked[0].token_times)
 
 
 def _ratio_text(ratio: float) -> str:

@@ -1,8 +1,8 @@
-"""Inference over a cohort: windows of many nights batched together, one result per night.
+"""Running the model over nights: windows of one or many nights batched together, one result per night.
 
-:func:`infer_cohort` cuts every night into the same samples as
-:func:`mesa_report.inference.night.infer_night` and feeds them to the model in batches that may hold
-windows of several nights, so short nights and the tail of each night never leave a batch half
+This is the one way a night goes through the model. :func:`infer_cohort` cuts every night into
+its samples (:func:`mesa_report.inference.night.sample_starts`) and feeds them to the model in
+batches that may hold windows of several nights, so short nights and the tail of each night never leave a batch half
 empty. A background thread reads the next batch while the model computes the current one; on
 CUDA that batch lands in pinned host memory and is copied to the device on a stream of its own,
 the model runs in bf16 autocast, and the outputs come back without stalling the next batch.
@@ -11,8 +11,9 @@ On the CPU the same code runs with plain tensors on all the cores torch is given
 Each night comes back as a :class:`NightResult`: its per-epoch probabilities, predictions, the
 channel and inter-epoch attention maps of every sample (what the summaries read) in float16,
 and the temporal maps either of every sample (``keep_attention="full"``) or only of the samples
-a report shows in detail (``"summary"``). :mod:`mesa_report.explain.cohort_table` turns a
-result into one row of the cohort table.
+a report shows in detail (``"summary"``). :func:`infer_night` is the same call with one night
+and every map kept. :mod:`mesa_report.explain.cohort_table` turns a result into one row of the
+cohort table; :mod:`mesa_report.inference.service` serves results without computing a night twice.
 
 Examples
 --------
@@ -27,26 +28,34 @@ Examples
 >>> results = list(infer_cohort(model, nights, batch_size=3))
 >>> [(r.mesaid, r.stored.probs.shape, r.temporal_samples.tolist()) for r in results]
 [(1, (30, 6), []), (2, (30, 6), [])]
+>>> infer_night(model, nights[0]).temporal.shape[:2]
+(2, 20)
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from mesa_report.core.errors import ConfigError, DataError, MesaReportError
-from mesa_report.inference.night import NightInference, _entropy, check_night_fits, epoch_owner, sample_starts
+from mesa_report.data.store import Night
+from mesa_report.inference.night import (
+    NightInference,
+    ProgressFn,
+    _entropy,
+    check_night_fits,
+    epoch_owner,
+    sample_starts,
+)
+from mesa_report.inference.stored import NightFailure, NightResult
 from mesa_report.model.network import MesaTransformer
-from mesa_report.data.store import Night, record_id
 
 KEEP_ATTENTION = ("summary", "full")
 """What a cohort pass keeps of the temporal maps: those of the detailed samples, or all."""
@@ -70,121 +79,6 @@ def precision_of(device: torch.device | str) -> str:
     ('fp32', 'bf16')
     """
     return "bf16" if torch.device(device).type == "cuda" else "fp32"
-
-
-# --------------------------------------------------------------------------------------------
-# A night's result
-# --------------------------------------------------------------------------------------------
-@dataclass
-class NightResult:
-    """One night as a cohort pass keeps it.
-
-    Attributes
-    ----------
-    stored : NightInference
-        Every array of the night's inference, except that ``stored.temporal`` holds the temporal
-        maps of ``temporal_samples`` only, in that order: ``(D, S, C, L_t, H_t, N, N)``.
-    temporal_samples : numpy.ndarray
-        ``(D,)`` int64, ascending: the samples whose temporal maps are kept (all of them when
-        :attr:`complete`).
-
-    Examples
-    --------
-    >>> result = NightResult.from_inference(infer_night(model, night))  # doctest: +SKIP
-    >>> result.complete  # doctest: +SKIP
-    True
-    """
-
-    stored: NightInference
-    temporal_samples: np.ndarray
-
-    @classmethod
-    def from_inference(cls, result: NightInference) -> NightResult:
-        """Wrap a full :class:`NightInference` (every temporal map kept)."""
-        return cls(result, np.arange(result.n_samples, dtype=np.int64))
-
-    @property
-    def mesaid(self) -> int:
-        return int(self.stored.mesaid)
-
-    @property
-    def complete(self) -> bool:
-        """Whether the temporal maps of every sample are kept."""
-        return self.temporal_samples.shape[0] == self.stored.n_samples
-
-    def inference(self) -> NightInference:
-        """The night as a :class:`NightInference` with ``temporal`` of shape ``(W, …)``.
-
-        The temporal maps of samples that were not kept are NaN; the reports only read those of
-        the samples they detail, which a batch keeps.
-        """
-        if self.complete:
-            return self.stored
-        kept = self.stored.temporal  # (D, S, C, L_t, H_t, N, N)
-        temporal = np.full((self.stored.n_samples, *kept.shape[1:]), np.nan, dtype=kept.dtype)
-        temporal[self.temporal_samples] = kept  # (W, S, C, L_t, H_t, N, N)
-        return dataclasses.replace(self.stored, temporal=temporal)
-
-    def with_labels(self, labels: np.ndarray) -> NightResult:
-        """The same result scored against ``labels`` ``(E,)`` (e.g. the index's current scoring)."""
-        labels = np.asarray(labels, dtype=np.int64)
-        if labels.shape != self.stored.labels.shape:
-            raise DataError(f"{record_id(self.mesaid)}: {labels.shape[0]} labels for a result of "
-                            f"{self.stored.n_epochs} epochs")
-        return NightResult(dataclasses.replace(self.stored, labels=labels), self.temporal_samples)
-
-    def check(self, night: Night | None = None) -> None:
-        """Raise :class:`DataError` unless every array agrees with the others (and with ``night``).
-
-        A result read back from disk is checked before it is trusted.
-        """
-        s = self.stored
-        n_epochs, n_samples = s.n_epochs, s.n_samples
-        problems = []
-        if night is not None and (s.mesaid != night.mesaid or n_epochs != night.n_epochs):
-            problems.append(f"it is {record_id(s.mesaid)} with {n_epochs} epochs, the night is "
-                            f"{record_id(night.mesaid)} with {night.n_epochs}")
-        if n_epochs < s.seq_len or not np.array_equal(s.sample_starts, sample_starts(n_epochs, s.seq_len)):
-            problems.append("its samples do not tile its epochs")
-        k = len(s.class_names)
-        expected = {"probs": (n_epochs, k), "uncertainty": (n_epochs,),
-                    "sample_probs": (n_samples, s.seq_len, k)}
-        problems += [f"{name} has shape {getattr(s, name).shape}, not {shape}"
-                     for name, shape in expected.items() if getattr(s, name).shape != shape]
-        rows = {"channel": n_samples, "epoch": n_samples, "temporal": self.temporal_samples.shape[0]}
-        problems += [f"{name} has {getattr(s, name).shape[0]} samples, not {count}"
-                     for name, count in rows.items() if getattr(s, name).shape[0] != count]
-        kept = self.temporal_samples
-        if kept.size and (kept.min() < 0 or kept.max() >= n_samples or np.any(np.diff(kept) <= 0)):
-            problems.append("its kept temporal samples are not ascending sample indices")
-        if not problems and not (np.isfinite(s.probs).all()
-                                 and np.allclose(s.probs.sum(axis=1), 1.0, atol=1e-3)):
-            problems.append("its probabilities are not finite or do not sum to 1")
-        if problems:
-            raise DataError(f"result of {record_id(s.mesaid)} is inconsistent: {'; '.join(problems)}")
-
-    # -- persistence -------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write atomically as one ``.npz`` (the :meth:`NightInference.save` format, no pickle)."""
-        settings = {**self.stored.settings, "temporal_samples": self.temporal_samples.tolist()}
-        return dataclasses.replace(self.stored, settings=settings).save(path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> NightResult:
-        """Read a file written by :meth:`save` (or by :meth:`NightInference.save`: all maps kept)."""
-        stored = NightInference.load(path)
-        settings = dict(stored.settings)
-        kept = settings.pop("temporal_samples", None)
-        kept = np.arange(stored.n_samples) if kept is None else np.asarray(kept, dtype=np.int64)
-        return cls(dataclasses.replace(stored, settings=settings), kept.astype(np.int64))
-
-
-@dataclass(frozen=True)
-class NightFailure:
-    """A night the cohort pass could not compute, and why."""
-
-    mesaid: int
-    error: str
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,8 +360,8 @@ def _forward(model: MesaTransformer, transfer: _Transfer, batch: _Batch, keep_fu
 
 
 def infer_cohort(model: MesaTransformer, nights: Iterable[Night], *, batch_size: int = 64,
-                 keep_attention: str = "summary", detail_samples: DetailPicker | None = None
-                 ) -> Iterator[NightResult | NightFailure]:
+                 keep_attention: str = "summary", detail_samples: DetailPicker | None = None,
+                 progress: ProgressFn | None = None) -> Iterator[NightResult | NightFailure]:
     """Run the model over many nights, batching windows across nights; yield each night when done.
 
     Parameters
@@ -484,6 +378,9 @@ def infer_cohort(model: MesaTransformer, nights: Iterable[Night], *, batch_size:
         ``detail_samples`` picks (none without it). Channel and inter-epoch maps are always kept.
     detail_samples : callable, optional
         ``detail_samples(result) -> sample indices``, called when a night is complete.
+    progress : callable, optional
+        ``progress(done, total)`` after each batch: samples computed, and samples of the nights
+        opened so far (for one night, all of its samples).
 
     Yields
     ------
@@ -518,15 +415,49 @@ def infer_cohort(model: MesaTransformer, nights: Iterable[Night], *, batch_size:
                 del open_nights[int(position)]
                 yield _finish(acc, model, keep_full, settings, detail_samples)
 
+    done, total = 0, 0
     with _Loader(model, nights, int(batch_size), transfer) as loader:
         while (item := loader.get()) is not _END:
             if isinstance(item, NightFailure):
                 yield item
             elif isinstance(item, _Opened):
                 open_nights[item.position] = _new_accumulator(item, model, keep_full)
+                total += len(item.starts)
             else:
                 arriving.append((item.owners, *_forward(model, transfer, item, keep_full, keep_on_device)))
+                done += len(item.owners)
+                if progress is not None:
+                    progress(done, total)
                 if len(arriving) > 1:  # this batch computes while the previous one is collected
                     yield from collect(*arriving.popleft())
         while arriving:
             yield from collect(*arriving.popleft())
+
+
+def infer_night(model: MesaTransformer, night: Night, *, batch_size: int = 8,
+                progress: ProgressFn | None = None) -> NightInference:
+    """One night through :func:`infer_cohort`, with every attention map of every sample kept.
+
+    Parameters
+    ----------
+    model : MesaTransformer
+        In eval mode, on any device (CUDA runs in bf16 autocast).
+    night : Night
+        A preprocessed night (memory-mapped; only the samples being computed are read).
+    batch_size : int
+        Samples per forward pass.
+    progress : callable, optional
+        ``progress(done, total)`` after each batch, in samples.
+
+    Raises
+    ------
+    ConfigError, DataError
+        If the night does not fit the model (channels, epoch length), is shorter than one
+        sample, or cannot be read.
+    """
+    check_night_fits(model, night)  # raised here with its own class, not as a NightFailure
+    for item in infer_cohort(model, [night], batch_size=batch_size, keep_attention="full", progress=progress):
+        if isinstance(item, NightFailure):
+            raise DataError(item.error)
+        return item.inference()
+    raise DataError(f"{night.path.name} gave no result")  # infer_cohort yields one item per night

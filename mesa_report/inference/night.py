@@ -1,10 +1,11 @@
-"""Inference over a night: per-epoch stage probabilities and every attention map of every sample.
+"""A night's inference: per-epoch stage probabilities and every attention map of every sample.
 
 A night is cut into *samples*: consecutive, non-overlapping windows of ``seq_len`` epochs from the
 first epoch (the last one is aligned to the night's end, so it may overlap the one before). Each
 epoch's prediction comes from the first sample that holds it. Attention is kept per sample in
 float16 (a 4 h night at the seed's size: about 20 MB), so the app and the reports can show any
-layer, head or epoch without running the model again.
+layer, head or epoch without running the model again. The model runs in
+:mod:`mesa_report.inference.cohort` (:func:`~mesa_report.inference.cohort.infer_night` for one night).
 
 Examples
 --------
@@ -15,6 +16,7 @@ Examples
 ...                    np.zeros(45, dtype=np.int64))
 >>> model = MesaTransformer(ModelConfig(d_model=32, dim_feedforward=64, cnn_channels=(8, 16),
 ...     temporal_heads=4, channel_heads=2, epoch_heads=4)).eval()
+>>> from mesa_report.inference.cohort import infer_night
 >>> result = infer_night(model, Night(path, 1, "0" * 45))
 >>> result.probs.shape, result.sample_starts.tolist()
 ((45, 6), [0, 20, 25])
@@ -222,60 +224,3 @@ def check_night_fits(model: MesaTransformer, night: Night) -> None:
             f"{night.path.name} has {night.n_epochs} epochs ({night.n_epochs * night.epoch_seconds / 60:.1f} "
             f"min), fewer than one sample of {cfg.seq_len} epochs; it cannot be staged by this model"
         )
-
-
-def infer_night(model: MesaTransformer, night: Night, *, batch_size: int = 8,
-                progress: ProgressFn | None = None) -> NightInference:
-    """Run the model with attention capture over every sample of ``night``.
-
-    Parameters
-    ----------
-    model : MesaTransformer
-        In eval mode, on any device (CUDA runs in bf16 autocast).
-    night : Night
-        A preprocessed night (memory-mapped; only the samples being computed are read).
-    batch_size : int
-        Samples per forward pass.
-    progress : callable, optional
-        ``progress(done, total)`` after each batch.
-    """
-    check_night_fits(model, night)
-    cfg = model.config
-    starts = sample_starts(night.n_epochs, cfg.seq_len)
-    device = next(model.parameters()).device
-    probs_w, temporal, channel, epoch = [], [], [], []
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16,
-                                                enabled=device.type == "cuda"):
-        for begin in range(0, len(starts), batch_size):
-            batch_starts = starts[begin : begin + batch_size]
-            features = np.stack([night.epochs(s, s + cfg.seq_len, channels=cfg.num_channels)
-                                 for s in batch_starts])  # (b, S, C, T)
-            out = model(torch.from_numpy(features).to(device), return_attention=True)
-            probs_w.append(out.probs.float().cpu().numpy())  # (b, S, K)
-            maps = out.attention
-            temporal.append(maps.temporal.to(torch.float16).cpu().numpy())
-            channel.append(maps.channel.to(torch.float16).cpu().numpy())
-            epoch.append(maps.epoch.to(torch.float16).cpu().numpy())
-            if progress is not None:
-                progress(min(begin + batch_size, len(starts)), len(starts))
-    sample_probs = np.concatenate(probs_w)  # (W, S, K)
-    owner, position = epoch_owner(starts, cfg.seq_len, night.n_epochs)
-    probs = sample_probs[owner, position]  # (E, K): each epoch from the first sample holding it
-    return NightInference(
-        mesaid=night.mesaid,
-        class_names=tuple(cfg.class_names),
-        channel_names=tuple(night.channel_names[: cfg.num_channels]),
-        sfreq_hz=night.sfreq_hz,
-        epoch_seconds=night.epoch_seconds,
-        seq_len=cfg.seq_len,
-        labels=np.asarray(night.labels, dtype=np.int64),
-        probs=probs,
-        uncertainty=_entropy(probs),
-        sample_starts=starts,
-        sample_probs=sample_probs,
-        temporal=np.concatenate(temporal),
-        channel=np.concatenate(channel),
-        epoch=np.concatenate(epoch),
-        token_times=model.token_times,
-        settings={"batch_size": batch_size},
-    )

@@ -1,6 +1,6 @@
 """The on-disk result cache: each night is inferred once per checkpoint, night file and settings.
 
-An entry is a :class:`~mesa_report.inference.cohort.NightResult` written with :meth:`NightResult.save`
+An entry is a :class:`~mesa_report.inference.stored.NightResult` written with :meth:`NightResult.save`
 (an ``.npz`` without pickle, written atomically, so concurrent writers never leave a partial
 file under a final name) at ``<root>/<record id>_<key>.<kind>.npz``. The key is a digest of the
 checkpoint's SHA-256, the night file's SHA-256, the arithmetic (``fp32`` on the CPU, ``bf16`` on
@@ -34,14 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mesa_report import __version__
-from mesa_report.core.settings import load_settings
-from mesa_report.model.checkpoint import file_sha256
-from mesa_report.inference.cohort import DetailPicker, NightResult, precision_of
 from mesa_report.core.errors import ConfigError, MesaReportError
 from mesa_report.core.fileio import write_text_atomic
-from mesa_report.inference.night import NightInference, ProgressFn, infer_night
-from mesa_report.model.network import MesaTransformer
+from mesa_report.core.settings import load_settings
 from mesa_report.data.store import Night, record_id
+from mesa_report.inference.cohort import DetailPicker
+from mesa_report.inference.stored import NightResult
+from mesa_report.model.checkpoint import file_sha256
 
 RESULTS_DIRNAME = "results"
 """Subfolder of the cache root (:func:`mesa_report.demo.default_cache_dir`) holding results."""
@@ -131,16 +130,26 @@ class ResultCache:
         return digest
 
     def key(self, checkpoint_path: str | os.PathLike, night: Night, precision: str) -> str:
-        """The key of ``night``'s result with this checkpoint and arithmetic.
+        """The key of ``night``'s result with this checkpoint file and arithmetic.
 
         Examples
         --------
         >>> cache.key("best_model.pth", night, "fp32")[:8]  # doctest: +SKIP
         '3f9a41c2'
         """
+        return self.key_for(self.file_sha256(checkpoint_path), night, precision)
+
+    def key_for(self, checkpoint_sha256: str, night: Night, precision: str) -> str:
+        """The key of ``night``'s result with the checkpoint of this content hash and arithmetic.
+
+        Examples
+        --------
+        >>> cache.key_for(loaded.sha256, night, "fp32") == cache.key(loaded.path, night, "fp32")  # doctest: +SKIP
+        True
+        """
         payload = {
             "format": FORMAT_VERSION, "software": __version__,
-            "checkpoint": self.file_sha256(checkpoint_path), "night": self.file_sha256(night.path),
+            "checkpoint": checkpoint_sha256, "night": self.file_sha256(night.path),
             "precision": precision, "epoch_seconds": night.epoch_seconds, "sfreq_hz": night.sfreq_hz,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
@@ -198,56 +207,3 @@ class ResultCache:
         result.save(path)
         self._count("stored")
         return path
-
-
-def cached_infer_night(model: MesaTransformer, night: Night,
-                       checkpoint_path: str | os.PathLike | None = None, *,
-                       cache_dir: str | os.PathLike | None = None, batch_size: int = 8,
-                       progress: ProgressFn | None = None,
-                       cache: ResultCache | None = None) -> NightInference:
-    """:func:`mesa_report.inference.night.infer_night` through the result cache.
-
-    A full entry for this checkpoint, night file and arithmetic is read back; otherwise the
-    night is inferred and stored, so the app, ``visualize``, ``report`` and ``batch`` never
-    infer a night twice.
-
-    Parameters
-    ----------
-    model : MesaTransformer
-        The model loaded from ``checkpoint_path``.
-    night : Night
-        The night.
-    checkpoint_path : path-like, optional
-        The model's checkpoint; default ``model.checkpoint_path`` (set by
-        :func:`mesa_report.model.checkpoint.load_model`).
-    cache_dir : path-like, optional
-        Cache folder; default :func:`default_results_dir`. Ignored when ``cache`` is given.
-    batch_size, progress
-        As for :func:`~mesa_report.inference.night.infer_night` (not called on a cache hit).
-    cache : ResultCache, optional
-        An open cache (to read its :attr:`ResultCache.stats`).
-
-    Raises
-    ------
-    ConfigError
-        If the checkpoint is not known.
-
-    Examples
-    --------
-    >>> result = cached_infer_night(load_model(path), store.night(1), path)  # doctest: +SKIP
-    >>> result.probs.shape  # doctest: +SKIP
-    (480, 6)
-    """
-    checkpoint = checkpoint_path if checkpoint_path is not None else getattr(model, "checkpoint_path", None)
-    if checkpoint is None:
-        raise ConfigError("the result cache needs the model's checkpoint file: pass checkpoint_path "
-                          "or load the model with mesa_report.model.checkpoint.load_model")
-    cache = cache if cache is not None else ResultCache(cache_dir)
-    key = cache.key(checkpoint, night, precision_of(next(model.parameters()).device))
-    hit = cache.get(key, night, full=True)
-    if hit is not None:
-        return hit.inference()
-    result = infer_night(model, night, batch_size=batch_size, progress=progress)
-    cache.put(key, NightResult.from_inference(result))
-    return result
-

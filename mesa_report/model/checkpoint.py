@@ -252,7 +252,6 @@ def load_model(checkpoint_path: str | os.PathLike, num_channels: int | None = 3,
                      num_classes=num_classes)
     model = MesaTransformer(config)
     _load_weights(model, state, path)
-    model.checkpoint_path = path
     return model.to(resolve_device(device)).eval()
 
 

@@ -86,7 +86,7 @@ class SampleAttention:
         return int(self.epoch.shape[0])
 
 
-def _check_layer_head(model: MesaTransformer, layer: int, head: int | None) -> str:
+def check_layer_head(model: MesaTransformer, layer: int, head: int | None) -> str:
     """Raise unless ``layer`` and ``head`` exist at every level; return the layer's label."""
     cfg = model.config
     n_layers = min(cfg.temporal_layers, cfg.epoch_layers)
@@ -103,6 +103,18 @@ def _check_layer_head(model: MesaTransformer, layer: int, head: int | None) -> s
             f"inter-epoch {cfg.epoch_heads}); choose 0-{n_heads - 1} or leave it out for the mean"
         )
     return f"layer {int(layer) % n_layers + 1} of {n_layers}"
+
+
+def check_channel_names(model: MesaTransformer, channel_names=None) -> tuple[str, ...]:
+    """One name per channel the model reads (by default the model's own), or a :class:`ConfigError`."""
+    cfg = model.config
+    names = tuple(str(n) for n in (cfg.channel_names if channel_names is None else channel_names))
+    if len(names) != cfg.num_channels:
+        raise ConfigError(
+            f"{len(names)} channel names ({' '.join(names)}) but the model reads {cfg.num_channels} "
+            f"channels; pass one name per channel, e.g. --channel_names {' '.join(cfg.channel_names)}"
+        )
+    return names
 
 
 def _one_sample(features, labels, sample_idx: int) -> tuple[torch.Tensor, np.ndarray]:
@@ -163,13 +175,8 @@ def sample_attention(model: MesaTransformer, features, labels=None, sample_idx: 
     ((20, 20), (20, 3, 20, 20))
     """
     cfg = model.config
-    names = tuple(str(n) for n in (cfg.channel_names if channel_names is None else channel_names))
-    if len(names) != cfg.num_channels:
-        raise ConfigError(
-            f"{len(names)} channel names ({' '.join(names)}) but the model reads {cfg.num_channels} "
-            f"channels; pass one name per channel, e.g. --channel_names {' '.join(cfg.channel_names)}"
-        )
-    layer_label = _check_layer_head(model, layer, head)
+    names = check_channel_names(model, channel_names)
+    layer_label = check_layer_head(model, layer, head)
     x, true = _one_sample(features, labels, sample_idx)
     device = next(model.parameters()).device
     model.eval()
@@ -346,7 +353,8 @@ def sample_charts(att: SampleAttention, sample_idx: int, epochs: list[int], *,
     return out
 
 
-def _writable_folder(output_dir: str | os.PathLike) -> Path:
+def writable_folder(output_dir: str | os.PathLike) -> Path:
+    """The output folder, created; a :class:`ReportError` naming ``--output_dir`` if it cannot be written."""
     folder = Path(output_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -424,23 +432,36 @@ def visualize_sample_attention(model: MesaTransformer, features, labels, channel
     >>> [p.name for p in paths][:2]
     ['attention_dashboard_sample_0.png', 'epoch_attention_sample_0.png']
     """
-    name = str(fmt).lower()
-    if name not in FORMATS:
-        raise ReportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if cmap is not None:
-        charts.colour_scale(cmap)
+    check_file_options(fmt, cmap)
     if int(seq_len) != model.config.seq_len:
         raise ConfigError(f"seq_len={seq_len} but the model was built for seq_len={model.config.seq_len}")
     steps = torch.as_tensor(features).shape
     if len(steps) >= 3 and steps[-3] != int(seq_len):
         raise ConfigError(f"features hold {steps[-3]} epochs per sample but seq_len={seq_len}")
-    folder = _writable_folder(output_dir)
+    folder = writable_folder(output_dir)
     att = sample_attention(model, features, labels, sample_idx, layer=layer, head=head,
                            channel_names=channel_names)
     chosen = choose_epochs(att, epochs, num_epochs_to_plot)
     if method != "attention":
         att = sample_attention(model, features, labels, sample_idx, layer=layer, head=head,
                                channel_names=channel_names, method=method, target_epoch=chosen[0])
+    return write_sample_files(att, folder, sample_idx, chosen, cmap=cmap, fmt=fmt)
+
+
+def check_file_options(fmt: str, cmap: str | None) -> str:
+    """The file suffix of ``fmt``; a :class:`ReportError` for an unknown format or colour map."""
+    name = str(fmt).lower()
+    if name not in FORMATS:
+        raise ReportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if cmap is not None:
+        charts.colour_scale(cmap)
+    return name
+
+
+def write_sample_files(att: SampleAttention, folder: Path, sample_idx: int, epochs: list[int], *,
+                       cmap: str | None = None, fmt: str = "png") -> list[Path]:
+    """Draw every file of one sample (:func:`sample_charts`), then write each atomically; their paths."""
+    name = check_file_options(fmt, cmap)
     rendered = {stem: render_chart(chart, name)
-                for stem, chart in sample_charts(att, sample_idx, chosen, cmap=cmap).items()}
+                for stem, chart in sample_charts(att, sample_idx, epochs, cmap=cmap).items()}
     return [write_bytes_atomic(folder / f"{stem}.{name}", data) for stem, data in rendered.items()]
