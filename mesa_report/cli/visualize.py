@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
                 model, features, labels, args.channel_names, args.output_dir, sample_idx=sample_idx,
                 seq_len=cfg.seq_len, epochs=args.epochs, cmap=args.cmap, layer=args.layer,
                 head=args.head, fmt=args.fmt, num_epochs_to_plot=args.num_epochs_to_plot,
-                method=args.method)
+                method=args.method, first_epoch=loader.dataset.window_info(sample_idx)[1])
             bar.update()
     short = f" (the store holds only {total})" if total < args.num_samples else ""
     print(f"wrote {len(written)} files for {total} sample{'s' * (total != 1)}{short} to {args.output_dir}")

@@ -331,22 +331,23 @@ def night_sample_views(result, index: int, choice: ViewChoice = ViewChoice(), *,
                            target_epoch=int(target_epoch) - first, first_epoch=first, index=index)
 
 
-def choose_epochs(att: SampleAttention, epochs=None, count: int = 5) -> list[int]:
-    """Positions of the epochs shown in detail: those asked for, or the ``count`` most informative.
+def choose_epochs(att: SampleAttention, epochs=None, num_epochs_to_plot: int = 5) -> list[int]:
+    """Positions of the epochs shown in detail: those asked for, or the most informative ones.
 
     Examples
     --------
     >>> att = SampleAttention(*(np.zeros((3, 3)),) * 3, np.array([0, 2, 2]), np.array([0, 2, 1]),
     ...                       np.ones(3), np.array([0.1, 0.2, 0.3]), np.zeros(1), np.ones(1),
     ...                       ("W", "N1", "N2"), ("EEG1",), "mean of heads")
-    >>> choose_epochs(att, count=2), choose_epochs(att, [2, 0, 2])
+    >>> choose_epochs(att, num_epochs_to_plot=2), choose_epochs(att, [2, 0, 2])
     ([1, 2], [0, 2])
     """
     n = att.seq_len
     if epochs is None:
-        if count < 1:
-            raise ConfigError(f"num_epochs_to_plot must be at least 1, not {count}")
-        return informative_epochs(att.true_labels, att.pred_labels, att.uncertainty, min(int(count), n))
+        if num_epochs_to_plot < 1:
+            raise ConfigError(f"num_epochs_to_plot must be at least 1, not {num_epochs_to_plot}")
+        return informative_epochs(att.true_labels, att.pred_labels, att.uncertainty,
+                                  min(int(num_epochs_to_plot), n))
     chosen = sorted({int(e) for e in epochs})
     bad = [e for e in chosen if not 0 <= e < n]
     if bad or not chosen:
