@@ -181,7 +181,7 @@ def test_inference_runs_once_per_night_while_stepping_through_it(app, monkeypatc
     at.selectbox(key="layer").set_value(0)
     at.selectbox(key="head").set_value(1)
     at.run()
-    assert "layer 1 · head 2" in chart_titled(at, "inter-epoch attention")[0]
+    assert "layer 1 of 2 · head 2" in chart_titled(at, "inter-epoch attention")[0]
     at.button(key="next_wrong").click().run()
     assert calls == [1]
     at.selectbox(key="subject").set_value(2).run()
