@@ -29,9 +29,11 @@ from mesa_report.core.errors import ConfigError, ReportError
 from mesa_report.explain.view_scales import ColourSpan, colour_span
 from mesa_report.core.vocabulary import (
     CLASS_NAMES_6,
+    REM_BAND_COLOUR,
     STAGE_COLOURS,
     UNSCORED_COLOUR,
     UNSCORED_NAME,
+    WRONG_COLOUR,
     channel_label,
     stage_name,
 )
@@ -72,9 +74,7 @@ COLOUR_SCHEMES: Mapping[str, str] = {
 }
 """Sequential colour maps, matplotlib name -> Vega scheme name."""
 
-WRONG_COLOUR = "#c0392b"
 TEXT_COLOUR = "#1f2430"
-REM_BAND_COLOUR = "#fde2e1"
 FALLBACK_COLOURS = ("#7f7f7f", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#1f77b4")
 
 INTER_EPOCH_PX = 440
@@ -455,7 +455,7 @@ def inter_epoch_chart(weights, true_labels, pred_labels, *,
         .properties(
             width=INTER_EPOCH_PX, height=INTER_EPOCH_PX,
             title=_title(title or "inter-epoch attention",
-                         subtitle or f"{n} epochs · red labels: wrong prediction"),
+                         subtitle or f"{n} epochs · magenta labels: wrong prediction"),
         )
     )
 
@@ -778,7 +778,7 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
     """Scored and predicted hypnograms over the night, with the prediction's confidence.
 
     W is on top and the REM row is shaded; stages keep the seed's colours, unscored epochs are
-    grey ``?``. Wrong predictions are ticked red on the confidence panel.
+    grey ``?``. Wrong predictions are ticked in :data:`WRONG_COLOUR` on the confidence panel.
 
     Parameters
     ----------
@@ -871,7 +871,7 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
                                      y2={"datum": 1.0}, tooltip=tooltip))
     panels.append(alt.layer(conf_line, wrong_ticks, width=HYPNOGRAM_WIDTH_PX, height=CONFIDENCE_HEIGHT_PX))
     return alt.vconcat(*panels, spacing=6, resolve={"scale": {"x": "shared"}},
-                       title={"text": title or "hypnogram", "subtitle": "red ticks: wrong predictions",
+                       title={"text": title or "hypnogram", "subtitle": "magenta ticks: wrong predictions",
                               "anchor": "start"})
 
 

@@ -614,7 +614,7 @@ def _hypnogram_figure(result) -> Figure:
     return Figure(
         key="hypnogram", spec=_spec(chart),
         caption="Scored (top) and predicted (middle) stages over the night; below, the "
-                "probability of the predicted stage, with wrong predictions ticked red.",
+                "probability of the predicted stage, with wrong predictions ticked magenta.",
         alt_text="Hypnogram of the scored and the predicted stages with the prediction's confidence",
     )
 
