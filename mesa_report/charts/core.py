@@ -313,8 +313,9 @@ def _weight_colour(field: str, cmap: str, span: ColourSpan | None, title: str,
     ``fixed``, or the data's range."""
     domain = span.domain if span is not None else fixed
     notes = span.notes if span is not None else ()
-    return {"field": field, "type": "quantitative", "scale": colour_scale(cmap, domain).to_dict(),
-            "title": [title, *notes] if notes else title}
+    colour = {"field": field, "type": "quantitative", "scale": colour_scale(cmap, domain).to_dict(),
+              "title": [title, *notes] if notes else title}
+    return {**colour, "legend": {"titleLimit": 320}} if notes else colour  # notes are whole sentences
 
 
 def _envelope(signal: np.ndarray, n_columns: int) -> np.ndarray:
