@@ -20,6 +20,7 @@ from mesa_report.charts import core as charts
 from mesa_report.core.errors import MesaReportError
 from mesa_report.core.vocabulary import channel_label
 from mesa_report.data.store import record_id
+from mesa_report.explain import views
 
 st.set_page_config(page_title="mesa-report", page_icon="🧠", layout="wide")
 state = st.session_state
@@ -68,18 +69,26 @@ except MesaReportError as exc:
     st.error(str(exc))
     st.stop()
 
+options, option_problems = support.settle_options(state, request, model.config)
+for problem in option_problems:
+    st.warning(f"Link: {problem}")
 with map_options:
-    layers = support.layer_choices(model.config)
-    layer = st.selectbox("Layer", layers, index=len(layers) - 1, key="layer",
-                         format_func=lambda k: f"layer {k + 1}",
-                         help="Encoder layer of the temporal and inter-epoch maps (the seed shows the last).")
-    head = st.selectbox("Head", support.head_choices(model.config), key="head",
-                        format_func=support.head_label)
-    method = st.selectbox("Explanation", list(support.METHOD_LABELS), key="method",
-                          format_func=support.METHOD_LABELS.get,
+    method = st.selectbox("Explanation", list(views.METHOD_LABELS), key=nav.METHOD_KEY,
+                          format_func=views.METHOD_LABELS.get,
                           help="Raw attention of the chosen layer and head; attention rollout through all layers; "
                                "or attention weighted by its gradient for the selected epoch's predicted stage.")
-    cmaps = support.colour_maps(st.selectbox("Colour scheme", support.COLOUR_CHOICES, key="colours"))
+    ignored = views.ignored_choices(method)
+    layer = st.selectbox("Layer", views.layer_choices(model.config), key=nav.LAYER_KEY,
+                         format_func=lambda k: f"layer {k + 1}", disabled="layer" in ignored,
+                         help=ignored.get("layer", "Encoder layer of the temporal and inter-epoch maps "
+                                                   "(the seed shows the last)."))
+    head = st.selectbox("Head", views.head_choices(model.config), key=nav.HEAD_KEY,
+                        format_func=views.head_label, disabled="head" in ignored, help=ignored.get("head"))
+    if ignored:
+        st.caption(f"Layer and head do not apply here: {'; '.join(ignored.values())}.")
+    scheme = st.selectbox("Colour scheme", support.COLOUR_CHOICES, key=nav.SCHEME_KEY,
+                          format_func=support.scheme_label)
+    cmaps = support.colour_maps(scheme)
 
 # ---- the night --------------------------------------------------------------------------------
 subject, problems = nav.choose_subject(request.subject, store.mesaids)
@@ -145,11 +154,11 @@ def sample_section() -> None:
 
     epochs = nav.sample_epochs(result.sample_starts, result.seq_len, view.sample)
     att = support.sample_maps(result, view.sample, layer=layer, head=head, method=method, model=model,
-                              night=night, target_epoch=view.epoch - epochs[0])
+                              night=night, target_epoch=view.epoch)
     st.markdown(support.sample_caption(result, view.sample, att))
     heatmap = charts.inter_epoch_chart(
         att.epoch, att.true_labels, att.pred_labels, class_names=att.class_names, first_epoch=epochs[0],
-        cmap=cmaps["epoch"], subtitle=f"{att.layer_label} · {att.heads} · click a row to select its epoch")
+        cmap=cmaps["epoch"], subtitle=f"{att.detail} · click a row to select its epoch", span=att.span("epoch"))
     event = support.draw(st, heatmap, key=nav.chart_key(view.sample, state), on_select="rerun",
                          selection_mode=charts.EPOCH_SELECTION)
     nav.take_chart_pick(state, support.picked_epoch(event), epochs)
@@ -165,20 +174,22 @@ def sample_section() -> None:
     left, right = st.columns(2)
     temporal = att.temporal[position, channel]  # (N, N) query × key token
     support.draw(left, charts.channel_chart(att.channel[position], att.channel_names, cmap=cmaps["channel"],
-                                            title=title, subtitle=f"channel attention · {att.heads}"))
+                                            title=title, subtitle=f"channel attention · {att.heads}",
+                                            span=att.span("channel", position)))
     support.draw(right, charts.temporal_chart(
         temporal, att.token_start_s, att.token_end_s, cmap=cmaps["temporal"], title=title,
-        subtitle=f"temporal attention · {channel_label(name)} · {att.layer_label} · {att.heads}"))
+        subtitle=f"temporal attention · {channel_label(name)} · {att.detail}",
+        span=att.span("temporal", position, channel)))
     support.draw(st, charts.trace_chart(
-        support.epoch_signal(night, epoch, channel), result.sfreq_hz, charts.received_attention(temporal),
+        support.epoch_signal(night, epoch, channel), result.sfreq_hz, att.received(position, channel),
         att.token_start_s, att.token_end_s, channel_name=name, cmap=cmaps["temporal"],
-        title=f"{title} · {channel_label(name)}"))
+        title=f"{title} · {channel_label(name)}", span=att.span("trace", position, channel)))
 
-    shown = nav.View(subject=subject, sample=view.sample, epoch=epoch, channel=name)
+    shown = nav.View(subject=subject, sample=view.sample, epoch=epoch, channel=name, layer=layer, head=head,
+                     method=method, scheme=scheme)
     st.download_button("PNG of this view", key="png", file_name=f"{support.view_stem(shown)}.png",
                        mime="image/png", on_click="ignore",
-                       data=functools.partial(support.view_png, att, epochs[0], position, cmaps,
-                                              support.view_stem(shown)))
+                       data=functools.partial(support.view_png, att, position, cmaps, subject))
     wanted = nav.view_query(shown)
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)

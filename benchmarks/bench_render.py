@@ -68,7 +68,7 @@ def seed_set_stems(sample_idx: int = 0) -> list[str]:
 
 def draw_vl_convert(att: SampleAttention, folder: Path) -> list[Path]:
     """The set from mesa-report's charts (building the charts is part of the time)."""
-    views = sample_charts(att, 0, EPOCHS)
+    views = sample_charts(att, EPOCHS)
     return [save_chart(views[stem], folder / f"{stem}.png") for stem in seed_set_stems()]
 
 

@@ -181,11 +181,11 @@ def test_inference_runs_once_per_night_while_stepping_through_it(app, monkeypatc
     for _ in range(SAMPLES_PER_NIGHT - 1):
         at.button(key="next").click().run()
     assert caption(at).startswith(f"**Sample {SAMPLES_PER_NIGHT} of")
-    at.selectbox(key="colours").set_value("magma")
+    at.selectbox(key="scheme").set_value("magma")
     at.selectbox(key="layer").set_value(0)
     at.selectbox(key="head").set_value(1)
     at.run()
-    assert "layer 1 · head 2" in chart_titled(at, "inter-epoch attention")[0]
+    assert "layer 1 of 2 · head 2" in chart_titled(at, "inter-epoch attention")[0]
     at.button(key="next_wrong").click().run()
     assert calls == [1]
     at.selectbox(key="subject").set_value(2).run()
@@ -196,10 +196,10 @@ def test_inference_runs_once_per_night_while_stepping_through_it(app, monkeypatc
 
 def test_a_link_restores_the_view_and_bad_values_are_explained(app):
     at = app()
-    at.query_params.update(subject="mesa-sleep-0002", sample="1", epoch="27", channel="EEG2")
+    at.query_params.update(subject="mesa-sleep-0002", sample="2", epoch="27", channel="EEG2")
     at.run()
     assert (at.session_state["subject"], at.session_state["sample"], at.session_state["epoch"],
-            at.session_state["channel"]) == (2, 1, 27, "EEG2")
+            at.session_state["channel"]) == (2, 1, 27, "EEG2")  # sample 2 of the URL is the second
     at = app()
     at.query_params.update(subject="../../etc/passwd", sample="99", epoch="x", channel="EEG9")
     at.run()
@@ -341,7 +341,7 @@ def test_the_png_of_the_view_and_the_reports_of_the_night(app):
     at = app().run()
     result = stored_inference(at)
     att = support.sample_maps(result, 1, layer=1, head=None)
-    png = support.view_png(att, 20, 4, support.colour_maps("magma"), title="view")
+    png = support.view_png(att, 4, support.colour_maps("magma"), 1)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert width > 800 and height > 800  # the dashboard: inter-epoch map over the epoch's row

@@ -117,7 +117,7 @@ def test_channel_chart_names_channels_with_derivations_on_a_fixed_scale():
     for label in ("EEG1 (Fz-Cz)", "EEG2 (Cz-Oz)", "EEG3 (C4-M1)"):
         assert label in text
     cells, values = spec["layer"]
-    assert cells["encoding"]["color"]["scale"] == {"domain": [0.0, 1.0], "scheme": "yelloworangered"}
+    assert cells["encoding"]["color"]["scale"] == {"domain": [0.0, 1.0], "scheme": "yelloworangered", "clamp": True}
     assert values["mark"]["type"] == "text" and values["encoding"]["text"]["format"] == ".2f"
     frame = charts.chart_frame(chart).set_index(["query_channel", "key_channel"])["weight"]
     assert frame[("EEG2 (Cz-Oz)", "EEG3 (C4-M1)")] == pytest.approx(w[1, 2])

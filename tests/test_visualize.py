@@ -102,21 +102,21 @@ def test_seed_files_are_written_with_their_names_sizes_and_content(model, batch,
     features, labels = batch
     paths = visualize_sample_attention(model, features, labels, CHANNELS, tmp_path, sample_idx=1,
                                        seq_len=20, epochs=[7])
-    assert paths[0].name == "attention_dashboard_sample_1.png"
-    assert {p.name for p in tmp_path.iterdir()} == _seed_file_names(1, [7], 3)
+    assert paths[0].name == "attention_dashboard_sample_2.png"  # samples are numbered from 1
+    assert {p.name for p in tmp_path.iterdir()} == _seed_file_names(2, [7], 3)
     att = sample_attention(model, features, labels, 1)
-    expected = sample_charts(att, 1, [7])
-    for stem in ("attention_dashboard_sample_1", "temporal_attention_sample_1_epoch_7_ch_2"):
+    expected = sample_charts(att, [7])
+    for stem in ("attention_dashboard_sample_2", "temporal_attention_sample_2_epoch_7_ch_2"):
         image = Image.open(tmp_path / f"{stem}.png").convert("RGB")
         width, height = _svg_size(render_chart(expected[stem], "svg"))
         assert image.size == (2 * width, 2 * height)  # drawn at twice the chart's size
         pixels = np.asarray(image).astype(np.uint32)  # (H, W, 3)
         colours = pixels[..., 0] << 16 | pixels[..., 1] << 8 | pixels[..., 2]  # (H, W) packed RGB
         assert len(np.unique(colours)) > 50 and pixels.std() > 20  # not blank
-    for stem in ("epoch_attention_sample_1", "channel_attention_sample_1_epoch_7"):
+    for stem in ("epoch_attention_sample_2", "channel_attention_sample_2_epoch_7"):
         pixels = np.asarray(Image.open(tmp_path / f"{stem}.png").convert("L"))  # (H, W)
         assert min(pixels.shape) > 400 and pixels.std() > 20
-    dashboard = Image.open(tmp_path / "attention_dashboard_sample_1.png").size
+    dashboard = Image.open(tmp_path / "attention_dashboard_sample_2.png").size
     assert dashboard[0] > 1500 and dashboard[1] > 1200
 
 
@@ -188,10 +188,12 @@ def test_cli_reads_the_seeds_store_and_checkpoint(model, tmp_path, capsys):
                "--seq_len", "20", "--num_channels", "3", "--time_steps", "3840", "--num_classes", "6",
                "--epochs", "4", "--format", "svg", "--cmap", "magma", "--layer", "0", "--quiet"])
     assert rc == 0
-    assert {p.name for p in out.iterdir()} == _seed_file_names(0, [4], 3, "svg")
+    # one numbering: the first sample is sample 1, its epochs are named by their index in the night
+    assert {p.name for p in out.iterdir()} == _seed_file_names(1, [3 + 4], 3, "svg")
     assert "wrote 9 files for 1 sample (the store holds only 1)" in capsys.readouterr().out
-    svg = (out / "epoch_attention_sample_0.svg").read_text()
-    assert ">0 W→" in svg and ">19 REM→" in svg  # the window of epochs 3-22: scored W first, REM last
+    svg = (out / "epoch_attention_sample_1.svg").read_text()
+    assert ">3 W→" in svg and ">22 REM→" in svg  # the window of epochs 3-22: scored W first, REM last
+    assert "Sample 1: epochs 3–22" in svg
 
 
 def test_cli_errors_are_one_line(model, tmp_path, capsys):
@@ -246,9 +248,9 @@ def test_the_readmes_programmatic_example_runs_as_printed(model, tmp_path, monke
     with cuda_fallback if not torch.cuda.is_available() else contextlib.nullcontext():
         exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
     written = {p.name for p in (tmp_path / "attention_visualizations").iterdir()}
-    assert {"attention_dashboard_sample_0.png", "epoch_attention_sample_0.png"} <= written
-    assert any(n.startswith("channel_attention_sample_0_epoch_") for n in written)
-    assert any(re.fullmatch(r"temporal_attention_sample_0_epoch_\d+_ch_\d\.png", n) for n in written)
+    assert {"attention_dashboard_sample_1.png", "epoch_attention_sample_1.png"} <= written
+    assert any(n.startswith("channel_attention_sample_1_epoch_") for n in written)
+    assert any(re.fullmatch(r"temporal_attention_sample_1_epoch_\d+_ch_\d\.png", n) for n in written)
 
 
 @pytest.mark.slow
@@ -261,12 +263,12 @@ def test_demo_run_writes_the_seeds_files(tmp_path):
                "--quiet"])
     assert rc == 0
     names = {p.name for p in tmp_path.iterdir()}
-    assert len(names) == len(_seed_file_names(0, [0, 1], 3))
-    for name in ("attention_dashboard_sample_0.png", "epoch_attention_sample_0.png"):
+    assert len(names) == len(_seed_file_names(1, [0, 1], 3))
+    for name in ("attention_dashboard_sample_1.png", "epoch_attention_sample_1.png"):
         image = Image.open(tmp_path / name).convert("L")
         assert min(image.size) > 800 and np.asarray(image).std() > 20
-    assert any(re.fullmatch(r"channel_attention_sample_0_epoch_\d+\.png", n) for n in names)
-    assert any(re.fullmatch(r"temporal_attention_sample_0_epoch_\d+_ch_\d\.png", n) for n in names)
+    assert any(re.fullmatch(r"channel_attention_sample_1_epoch_\d+\.png", n) for n in names)
+    assert any(re.fullmatch(r"temporal_attention_sample_1_epoch_\d+_ch_\d\.png", n) for n in names)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,17 +1,21 @@
 """What the app shows, as plain values: the view in the URL, and where each navigation button goes.
 
 Nothing here imports Streamlit, so every rule can be tested directly. The app keeps one
-:class:`View` (subject, sample, night epoch, channel); the URL holds the same four values as query
-parameters, so a reload or a shared link restores it. Values read from a URL are checked like any
-user input: a value that cannot be used is replaced by a sensible one and explained, never raised.
+:class:`View` (subject, sample, night epoch, channel, and the maps' layer, head, method and colour
+scheme); the URL holds the same eight values as query parameters, so a reload or a shared link
+restores it. Values read from a URL are checked like any user input: a value that cannot be used
+is replaced by a sensible one and explained, never raised.
+
+The URL numbers things as the page does (:mod:`mesa_report.explain.views`): samples, layers and
+heads from 1, epochs by their index in the night.
 
 Examples
 --------
->>> request, problems = parse_view_query({"subject": "mesa-sleep-0007", "sample": "2"})
->>> request.subject, request.sample, problems
-(7, 2, [])
->>> view_query(View(subject=7, sample=2, epoch=45, channel="EEG2"))
-{'subject': 'mesa-sleep-0007', 'sample': '2', 'epoch': '45', 'channel': 'EEG2'}
+>>> request, problems = parse_view_query({"subject": "mesa-sleep-0007", "sample": "2", "head": "mean"})
+>>> request.subject, request.sample, request.head, problems
+(7, 1, 'mean', [])
+>>> view_query(View(subject=7, sample=1, epoch=45, channel="EEG2", layer=1, head=0))
+{'subject': 'mesa-sleep-0007', 'sample': '2', 'epoch': '45', 'channel': 'EEG2', 'layer': '2', 'head': '1', 'method': 'attention', 'scheme': 'seed'}
 """
 
 from __future__ import annotations
@@ -26,10 +30,16 @@ from mesa_report.explain.selection import rank_epochs, wrong_predictions
 from mesa_report.core.vocabulary import UNSCORED
 from mesa_report.data.store import parse_record_id, record_id
 
-QUERY_KEYS = ("subject", "sample", "epoch", "channel")
+QUERY_KEYS = ("subject", "sample", "epoch", "channel", "layer", "head", "method", "scheme")
 """Query parameters the app reads and writes, in URL order (also the widgets' session keys)."""
 
-SUBJECT_KEY, SAMPLE_KEY, EPOCH_KEY, CHANNEL_KEY = QUERY_KEYS
+SUBJECT_KEY, SAMPLE_KEY, EPOCH_KEY, CHANNEL_KEY, LAYER_KEY, HEAD_KEY, METHOD_KEY, SCHEME_KEY = QUERY_KEYS
+
+MEAN_HEADS = "mean"
+"""The URL's head value for the mean of the heads."""
+
+SEED_SCHEME = "seed"
+"""The colour-scheme value that keeps the seed's colour map per view."""
 
 NOTICE_KEY = "navigation_notice"
 """Session key of a message left by a navigation button for the next run to show."""
@@ -55,27 +65,56 @@ class View:
     subject : int
         MESA id of the night shown.
     sample : int
-        Index of the 20-epoch sample within the night (0-based).
+        Index of the 20-epoch sample within the night (0-based; the page and the URL show it + 1).
     epoch : int
         Night epoch selected for the channel and temporal views (inside the sample).
     channel : str
         Channel selected for the temporal view and the EEG trace.
+    layer : int, optional
+        Encoder layer of the maps (0-based); ``None`` leaves it out of the URL.
+    head : int, optional
+        Attention head (0-based); ``None`` the mean of heads.
+    method : str
+        Explanation method.
+    scheme : str
+        Colour scheme: :data:`SEED_SCHEME` or a colour map's name.
     """
 
     subject: int
     sample: int
     epoch: int
     channel: str
+    layer: int | None = None
+    head: int | None = None
+    method: str = "attention"
+    scheme: str = SEED_SCHEME
 
 
 @dataclass(frozen=True)
 class ViewRequest:
-    """Values asked for by a URL or by the session; ``None`` where nothing usable was given."""
+    """Values asked for by a URL or by the session; ``None`` where nothing usable was given.
+
+    ``sample``, ``layer`` and ``head`` are 0-based here; ``head`` is :data:`MEAN_HEADS` for the mean.
+    """
 
     subject: int | None = None
     sample: int | None = None
     epoch: int | None = None
     channel: str | None = None
+    layer: int | None = None
+    head: int | str | None = None
+    method: str | None = None
+    scheme: str | None = None
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """How the maps are drawn: layer and head (0-based; head ``None`` the mean), method, colours."""
+
+    layer: int
+    head: int | None
+    method: str
+    scheme: str
 
 
 def _shown(value: str) -> str:
@@ -88,11 +127,12 @@ def _first(value: str | Sequence[str]) -> str:
     return str(value[0]) if len(value) else ""
 
 
-def _count(name: str, text: str, problems: list[str]) -> int | None:
+def _count(name: str, text: str, problems: list[str], first: int = 0) -> int | None:
+    """A whole number ≥ ``first`` from the URL, less ``first`` (so numbers from 1 become indices)."""
     stripped = text.strip()
-    if stripped.isascii() and stripped.isdigit():
-        return int(stripped)
-    problems.append(f"the link's {name}={_shown(text)!r} is not a whole number ≥ 0; it was ignored")
+    if stripped.isascii() and stripped.isdigit() and int(stripped) >= first:
+        return int(stripped) - first
+    problems.append(f"the link's {name}={_shown(text)!r} is not a whole number ≥ {first}; it was ignored")
     return None
 
 
@@ -114,14 +154,14 @@ def parse_view_query(params: Mapping[str, str | Sequence[str]]) -> tuple[ViewReq
 
     Examples
     --------
-    >>> request, problems = parse_view_query({"subject": "../etc", "sample": "-1", "channel": "EEG3"})
+    >>> request, problems = parse_view_query({"subject": "../etc", "sample": "0", "channel": "EEG3"})
     >>> request
-    ViewRequest(subject=None, sample=None, epoch=None, channel='EEG3')
+    ViewRequest(subject=None, sample=None, epoch=None, channel='EEG3', layer=None, head=None, method=None, scheme=None)
     >>> len(problems)
     2
     """
     problems: list[str] = []
-    subject = sample = epoch = channel = None
+    subject = sample = epoch = channel = layer = head = None
     if "subject" in params:
         text = _first(params["subject"])
         try:
@@ -130,12 +170,18 @@ def parse_view_query(params: Mapping[str, str | Sequence[str]]) -> tuple[ViewReq
             problems.append(f"the link's subject={_shown(text)!r} is not a night id "
                             "(mesa-sleep-NNNN); it was ignored")
     if "sample" in params:
-        sample = _count("sample", _first(params["sample"]), problems)
+        sample = _count("sample", _first(params["sample"]), problems, first=1)
     if "epoch" in params:
         epoch = _count("epoch", _first(params["epoch"]), problems)
-    if "channel" in params:
-        channel = _first(params["channel"]).strip() or None
-    return ViewRequest(subject=subject, sample=sample, epoch=epoch, channel=channel), problems
+    if "layer" in params:
+        layer = _count("layer", _first(params["layer"]), problems, first=1)
+    if "head" in params:
+        text = _first(params["head"]).strip()
+        head = MEAN_HEADS if text == MEAN_HEADS else _count("head", text, problems, first=1)
+    channel, method, scheme = (_first(params[key]).strip() or None if key in params else None
+                               for key in ("channel", "method", "scheme"))
+    return ViewRequest(subject=subject, sample=sample, epoch=epoch, channel=channel, layer=layer, head=head,
+                       method=method, scheme=scheme), problems
 
 
 def session_request(state: MutableMapping, params: Mapping[str, str | Sequence[str]]
@@ -146,7 +192,7 @@ def session_request(state: MutableMapping, params: Mapping[str, str | Sequence[s
     --------
     >>> state = {}
     >>> session_request(state, {"sample": "4"})[0].sample, session_request(state, {"sample": "4"})[0].sample
-    (4, None)
+    (3, None)
     """
     if not state.get(URL_READ_KEY):
         state[URL_READ_KEY] = True
@@ -159,11 +205,13 @@ def state_request(state: Mapping) -> ViewRequest:
 
     Examples
     --------
-    >>> state_request({"sample": 2, "channel": "EEG3"})
-    ViewRequest(subject=None, sample=2, epoch=None, channel='EEG3')
+    >>> state_request({"sample": 2, "channel": "EEG3", "head": None}).head
+    'mean'
     """
+    head = None if HEAD_KEY not in state else MEAN_HEADS if state[HEAD_KEY] is None else state[HEAD_KEY]
     return ViewRequest(subject=state.get(SUBJECT_KEY), sample=state.get(SAMPLE_KEY),
-                       epoch=state.get(EPOCH_KEY), channel=state.get(CHANNEL_KEY))
+                       epoch=state.get(EPOCH_KEY), channel=state.get(CHANNEL_KEY), layer=state.get(LAYER_KEY),
+                       head=head, method=state.get(METHOD_KEY), scheme=state.get(SCHEME_KEY))
 
 
 def view_query(view: View) -> dict[str, str]:
@@ -171,11 +219,16 @@ def view_query(view: View) -> dict[str, str]:
 
     Examples
     --------
-    >>> view_query(View(subject=1, sample=0, epoch=3, channel="EEG1"))["subject"]
-    'mesa-sleep-0001'
+    >>> view_query(View(subject=1, sample=0, epoch=3, channel="EEG1"))["sample"]
+    '1'
     """
-    return {"subject": record_id(view.subject), "sample": str(view.sample),
-            "epoch": str(view.epoch), "channel": view.channel}
+    query = {"subject": record_id(view.subject), "sample": str(view.sample + 1),
+             "epoch": str(view.epoch), "channel": view.channel}
+    if view.layer is not None:
+        query["layer"] = str(view.layer + 1)
+    query["head"] = MEAN_HEADS if view.head is None else str(view.head + 1)
+    query.update(method=view.method, scheme=view.scheme)
+    return query
 
 
 def choose_subject(requested: int | None, mesaids: Sequence[int]) -> tuple[int, list[str]]:
@@ -263,8 +316,8 @@ def resolve_view(request: ViewRequest, *, subject: int, n_samples: int, sample_s
     >>> view, problems = resolve_view(ViewRequest(sample=5, epoch=3, channel="EEG9"), subject=1,
     ...     n_samples=2, sample_starts=np.array([0, 20]), seq_len=20,
     ...     channel_names=["EEG1", "EEG2"], fallback_epoch=lambda s: 20 * s)
-    >>> view
-    View(subject=1, sample=0, epoch=3, channel='EEG1')
+    >>> view.sample, view.epoch, view.channel
+    (0, 3, 'EEG1')
     >>> len(problems)
     2
     """
@@ -274,8 +327,8 @@ def resolve_view(request: ViewRequest, *, subject: int, n_samples: int, sample_s
         if request.sample < n_samples:
             sample = request.sample
         else:
-            problems.append(f"{record_id(subject)} has {n_samples} samples (0-{n_samples - 1}); "
-                            f"sample {request.sample} does not exist, showing sample 0")
+            problems.append(f"{record_id(subject)} has {n_samples} samples (1-{n_samples}); "
+                            f"sample {request.sample + 1} does not exist, showing sample 1")
     epochs = sample_epochs(sample_starts, seq_len, sample)
     if request.epoch is not None and request.epoch in epochs:
         epoch = request.epoch
@@ -289,6 +342,46 @@ def resolve_view(request: ViewRequest, *, subject: int, n_samples: int, sample_s
             problems.append(f"channel {_shown(request.channel)!r} is not one the model reads "
                             f"({', '.join(channel_names)}); showing {channel}")
     return View(subject=subject, sample=sample, epoch=epoch, channel=channel), problems
+
+
+def resolve_options(request: ViewRequest, *, layers: Sequence[int], heads: Sequence[int | None],
+                    methods: Sequence[str], schemes: Sequence[str]) -> tuple[MapOptions, list[str]]:
+    """The maps' layer, head, method and colours for this model, explaining every value not used.
+
+    Defaults: the last layer, the mean of heads, the first method and the first scheme.
+
+    Examples
+    --------
+    >>> options, problems = resolve_options(ViewRequest(layer=7, head=1, method="magic"), layers=[0, 1],
+    ...     heads=[None, 0, 1], methods=["attention", "rollout"], schemes=["seed", "magma"])
+    >>> options
+    MapOptions(layer=1, head=1, method='attention', scheme='seed')
+    >>> len(problems)
+    2
+    """
+    problems: list[str] = []
+    layer, head, method, scheme = layers[-1], None, methods[0], schemes[0]
+    if request.layer is not None:
+        if request.layer in layers:
+            layer = request.layer
+        else:
+            problems.append(f"the model has layers 1-{len(layers)}; layer {request.layer + 1} does not exist, "
+                            f"showing layer {layer + 1}")
+    if request.head is not None and request.head != MEAN_HEADS:
+        if request.head in heads:
+            head = request.head
+        else:
+            problems.append(f"every level has heads 1-{len(heads) - 1}; head {request.head + 1} does not "
+                            "exist, showing the mean of heads")
+    for name, asked, choices in (("method", request.method, methods), ("colour scheme", request.scheme, schemes)):
+        if asked is not None and asked not in choices:
+            problems.append(f"{name} {_shown(asked)!r} is not one of {', '.join(choices)}; "
+                            f"showing {choices[0]}")
+    if request.method in methods:
+        method = request.method
+    if request.scheme in schemes:
+        scheme = request.scheme
+    return MapOptions(layer=layer, head=head, method=method, scheme=scheme), problems
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from collections.abc import MutableMapping, Sequence
 import altair as alt
 import numpy as np
 import streamlit as st
-import torch
 
 from mesa_report.app import state as app_state
 
@@ -36,23 +35,35 @@ from mesa_report.inference.service import ResultsService
 from mesa_report.scoring.metrics import NightMetrics, night_metrics
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
+from mesa_report.explain.methods import METHODS
 from mesa_report.render.vega import chart_spec, render_chart
 from mesa_report.report.document import render_report_html, render_report_pdf
 from mesa_report.explain.selection import wrong_predictions
 from mesa_report.data.store import Night, record_id
-from mesa_report.report.seed_pngs import SampleAttention, attention_views
+from mesa_report.explain.views import (SampleAttention, ViewChoice, head_choices, layer_choices, night_sample_views,
+                                       sample_number)
 
 BATCH_SIZE = 8
 """Samples per forward pass of a night's inference."""
 
-SEED_COLOURS = "seed's (plasma · YlOrRd · viridis)"
+SEED_COLOURS = app_state.SEED_SCHEME
 """Colour choice that keeps the seed's map per view."""
 
 COLOUR_CHOICES = (SEED_COLOURS, *charts.COLOUR_SCHEMES)
 """Colour-scheme choices: the seed's per-view maps, or one map for every heatmap."""
 
-MEAN_OF_HEADS = None
-"""Head choice meaning the mean over the heads."""
+
+def scheme_label(choice: str) -> str:
+    """How a colour-scheme choice reads in the picker.
+
+    Examples
+    --------
+    >>> scheme_label(SEED_COLOURS), scheme_label("magma")
+    ("seed's (plasma · YlOrRd · viridis)", 'magma')
+    """
+    if choice == SEED_COLOURS:
+        return f"seed's ({charts.EPOCH_CMAP} · {charts.CHANNEL_CMAP} · {charts.TEMPORAL_CMAP})"
+    return choice
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,47 +136,6 @@ def night_figures(labels: np.ndarray, pred: np.ndarray, class_names: tuple[str, 
 # --------------------------------------------------------------------------------------------
 # One sample's views
 # --------------------------------------------------------------------------------------------
-METHOD_LABELS = {
-    "attention": "attention (one layer)",
-    "rollout": "rollout (all layers)",
-    "gradient": "gradient × attention (selected epoch)",
-}
-"""Explanation methods offered in the sidebar (see :mod:`mesa_report.explain.methods`)."""
-
-
-def layer_choices(config: ModelConfig) -> list[int]:
-    """Encoder layers shown for the temporal and inter-epoch maps (0-based, last one last).
-
-    Examples
-    --------
-    >>> layer_choices(ModelConfig())
-    [0, 1]
-    """
-    return list(range(min(config.temporal_layers, config.epoch_layers)))
-
-
-def head_choices(config: ModelConfig) -> list[int | None]:
-    """Heads that every level has, after the mean of heads (``None``).
-
-    Examples
-    --------
-    >>> head_choices(ModelConfig())
-    [None, 0, 1, 2, 3]
-    """
-    return [MEAN_OF_HEADS, *range(min(config.temporal_heads, config.channel_heads, config.epoch_heads))]
-
-
-def head_label(head: int | None) -> str:
-    """How a head choice reads in the page.
-
-    Examples
-    --------
-    >>> head_label(None), head_label(2)
-    ('mean of heads', 'head 3')
-    """
-    return "mean of heads" if head is None else f"head {head + 1}"
-
-
 def colour_maps(choice: str) -> dict[str, str]:
     """Colour map per view for a colour-scheme choice.
 
@@ -181,45 +151,32 @@ def colour_maps(choice: str) -> dict[str, str]:
 
 def sample_maps(result: NightInference, sample: int, *, layer: int, head: int | None,
                 method: str = "attention", model: LoadedModel | None = None, night: Night | None = None,
-                target_epoch: int = 0) -> SampleAttention:
-    """One sample's maps for the chosen method, layer and head.
+                target_epoch: int | None = None) -> SampleAttention:
+    """One sample's maps for the chosen method, layer and head (:mod:`mesa_report.explain.views`).
 
     Raw attention and rollout come from the stored inference (no model run); the gradient method
-    runs one forward and backward pass of the sample for ``target_epoch`` (its position in the
-    sample), so it needs the model and the night.
+    runs one forward and backward pass of the sample for ``target_epoch`` (a night epoch), so it
+    needs the model and the night, and is cached per (checkpoint, night, sample, epoch).
 
     Examples
     --------
     >>> att = sample_maps(result, 2, layer=-1, head=None)  # doctest: +SKIP
-    >>> att.epoch.shape, att.temporal.shape  # doctest: +SKIP
-    ((20, 20), (20, 3, 20, 20))
+    >>> att.name, att.temporal.shape  # doctest: +SKIP
+    ('Sample 3: epochs 40–59', (20, 3, 20, 20))
     """
     if method == "gradient":
         return _cached_gradient_maps(result, model.model, night, model.sha256, file_stamp(night.path), sample,
-                                     layer, head, target_epoch)
-    return _views(result, sample, layer=layer, head=head, method=method)
-
-
-def _views(result: NightInference, sample: int, *, layer: int, head: int | None, method: str,
-           model: MesaTransformer | None = None, night: Night | None = None,
-           target_epoch: int = 0) -> SampleAttention:
-    gradient = method == "gradient"
-    view = result.sample(sample, night if gradient else None)
-    features = torch.from_numpy(view.features[None]).to(next(model.parameters()).device) if gradient else None
-    return attention_views(
-        view.attention, view.probs, view.labels, class_names=result.class_names,
-        channel_names=result.channel_names, layer=layer, head=head, layer_label=f"layer {layer + 1}",
-        method=method, model=model, features=features, target_epoch=target_epoch,
-    )
+                                     target_epoch)
+    return night_sample_views(result, sample, ViewChoice(method, layer, head))
 
 
 @st.cache_data(show_spinner="Computing gradient × attention…", max_entries=16)
 def _cached_gradient_maps(_result: NightInference, _model: MesaTransformer, _night: Night,
                           checkpoint_sha256: str, night_stamp: tuple[str, int, int],
-                          sample: int, layer: int, head: int | None, target_epoch: int) -> SampleAttention:
+                          sample: int, target_epoch: int | None) -> SampleAttention:
     """One backward pass per (checkpoint, night, sample, epoch): a channel or colour change reuses it."""
-    return _views(_result, sample, layer=layer, head=head, method="gradient", model=_model, night=_night,
-                  target_epoch=target_epoch)
+    return night_sample_views(_result, sample, ViewChoice("gradient"), model=_model, night=_night,
+                              target_epoch=target_epoch)
 
 
 def epoch_signal(night: Night, epoch: int, channel: int) -> np.ndarray:
@@ -334,36 +291,35 @@ def picked_epoch(event: dict | None, selection: str = charts.EPOCH_SELECTION,
     return int(value) if isinstance(value, (int, float, np.integer)) else None
 
 
-def view_png(att: SampleAttention, first_epoch: int, position: int, cmaps: dict[str, str],
-             title: str) -> bytes:
+def view_png(att: SampleAttention, position: int, cmaps: dict[str, str], subject: int) -> bytes:
     """PNG of the current view: the seed's dashboard for the selected epoch.
 
     Inter-epoch attention of the sample on top, then the epoch's channel attention and the
-    temporal attention of every channel, in the page's colours.
+    temporal attention of every channel, in the page's colours and scales, titled with the night,
+    the sample, the epoch and the maps' layer, heads and method.
 
     Parameters
     ----------
     att : SampleAttention
         The sample's maps (:func:`sample_maps`).
-    first_epoch : int
-        Night index of the sample's first epoch.
     position : int
         The selected epoch's position within the sample.
     cmaps : dict
         Colour map per view (:func:`colour_maps`).
-    title : str
-        Title of the picture.
+    subject : int
+        MESA id of the night.
 
     Examples
     --------
-    >>> view_png(att, 40, 3, colour_maps(SEED_COLOURS), "mesa-sleep-0001")[:4]  # doctest: +SKIP
+    >>> view_png(att, 3, colour_maps(SEED_COLOURS), 1)[:4]  # doctest: +SKIP
     b'\\x89PNG'
     """
+    title = f"{record_id(subject)} · {att.name} · epoch {att.first_epoch + position} · {att.detail}"
     chart = charts.dashboard_chart(
         att.epoch, att.channel, att.temporal, att.true_labels, att.pred_labels, epochs=[position],
         channel_names=att.channel_names, token_start_s=att.token_start_s, token_end_s=att.token_end_s,
-        class_names=att.class_names, first_epoch=first_epoch, epoch_cmap=cmaps["epoch"],
-        channel_cmap=cmaps["channel"], temporal_cmap=cmaps["temporal"], title=title)
+        class_names=att.class_names, first_epoch=att.first_epoch, epoch_cmap=cmaps["epoch"],
+        channel_cmap=cmaps["channel"], temporal_cmap=cmaps["temporal"], title=title, method=att.method)
     return render_chart(chart, "png")
 
 
@@ -401,6 +357,28 @@ def settle_view(state: MutableMapping, request: app_state.ViewRequest, result: N
     state[app_state.EPOCH_KEY] = view.epoch
     state[app_state.CHANNEL_KEY] = view.channel
     return view, problems
+
+
+def settle_options(state: MutableMapping, request: app_state.ViewRequest,
+                   config: ModelConfig) -> tuple[app_state.MapOptions, list[str]]:
+    """Resolve the maps' layer, head, method and colours for this model and store them in the
+    session's widget keys (before the widgets are drawn).
+
+    Examples
+    --------
+    >>> state = {}
+    >>> options, _ = settle_options(state, app_state.ViewRequest(method="rollout"), ModelConfig())
+    >>> state["method"], state["layer"], state["head"] is None
+    ('rollout', 1, True)
+    """
+    options, problems = app_state.resolve_options(
+        request, layers=layer_choices(config), heads=head_choices(config), methods=METHODS,
+        schemes=COLOUR_CHOICES)
+    state[app_state.LAYER_KEY] = options.layer
+    state[app_state.HEAD_KEY] = options.head
+    state[app_state.METHOD_KEY] = options.method
+    state[app_state.SCHEME_KEY] = options.scheme
+    return options, problems
 
 
 def epoch_label(att: SampleAttention, first_epoch: int, epoch: int) -> str:
@@ -442,10 +420,10 @@ def view_stem(view: app_state.View) -> str:
     Examples
     --------
     >>> view_stem(app_state.View(subject=3, sample=2, epoch=45, channel="EEG2"))
-    'mesa-sleep-0003_sample_2_epoch_45_EEG2'
+    'mesa-sleep-0003_sample_3_epoch_45_EEG2'
     """
     channel = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in view.channel)
-    return f"{record_id(view.subject)}_sample_{view.sample}_epoch_{view.epoch}_{channel}"
+    return f"{record_id(view.subject)}_sample_{sample_number(view.sample)}_epoch_{view.epoch}_{channel}"
 
 
 REPORT_FORMATS = {"html": ("HTML report", "text/html"), "pdf": ("PDF report", "application/pdf")}

@@ -28,11 +28,14 @@ import numpy as np
 import pandas as pd
 
 from mesa_report.core.errors import ConfigError, ReportError
+from mesa_report.explain.view_scales import ColourSpan, colour_span
 from mesa_report.core.vocabulary import (
     CLASS_NAMES_6,
+    REM_BAND_COLOUR,
     STAGE_COLOURS,
     UNSCORED_COLOUR,
     UNSCORED_NAME,
+    WRONG_COLOUR,
     channel_label,
     stage_name,
 )
@@ -77,10 +80,9 @@ COLOUR_SCHEMES: Mapping[str, str] = {
 }
 """Sequential colour maps, matplotlib name -> Vega scheme name."""
 
-WRONG_COLOUR = "#c0392b"
 TEXT_COLOUR = "#1f2430"
-REM_BAND_COLOUR = "#fde2e1"
-WINDOW_COLOUR = "#e67e22"
+WINDOW_COLOUR = "#4d4d4d"
+"""Outline and light fill of the band marking the shown sample on the hypnogram (a grey no stage uses)."""
 FALLBACK_COLOURS = ("#7f7f7f", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#1f77b4")
 
 INTER_EPOCH_PX = 440
@@ -111,7 +113,8 @@ def colour_scale(cmap: str, domain: Sequence[float] | None = None) -> alt.Scale:
         A key of :data:`COLOUR_SCHEMES` (case-insensitive, ``_r`` reverses) or a Vega scheme name
         among its values.
     domain : (low, high), optional
-        Fixed ends of the scale; by default the data's range.
+        Fixed ends of the scale (values beyond are drawn at the nearer end); by default the
+        data's range.
 
     Returns
     -------
@@ -125,7 +128,7 @@ def colour_scale(cmap: str, domain: Sequence[float] | None = None) -> alt.Scale:
     Examples
     --------
     >>> colour_scale("YlOrRd", domain=(0, 1)).to_dict()
-    {'domain': [0.0, 1.0], 'scheme': 'yelloworangered'}
+    {'clamp': True, 'domain': [0.0, 1.0], 'scheme': 'yelloworangered'}
     >>> colour_scale("viridis_r").to_dict()["reverse"]
     True
     """
@@ -143,6 +146,7 @@ def colour_scale(cmap: str, domain: Sequence[float] | None = None) -> alt.Scale:
     kwargs: dict = {"scheme": scheme}
     if domain is not None:
         kwargs["domain"] = [float(v) for v in domain]
+        kwargs["clamp"] = True
     if reverse:
         kwargs["reverse"] = True
     return alt.Scale(**kwargs)
@@ -285,14 +289,43 @@ def _tooltip(field: str, title: str, fmt: str | None = None) -> alt.Tooltip:
     return alt.Tooltip(field, title=title, format=fmt) if fmt else alt.Tooltip(field, title=title)
 
 
-def _contrast_text(field: str) -> alt.ColorValue:
-    """Text colour readable on a 0-1 colour scale: white on dark cells, black on light ones.
+DARK_LOW_SCHEMES = ("viridis", "plasma", "inferno", "magma", "cividis")
+"""Vega schemes that start dark and end light; the other sequential ones start light (turbo is
+dark at both ends)."""
+
+
+def _contrast_text(field: str, cmap: str = CONFUSION_CMAP, domain: Sequence[float] = (0.0, 1.0)) -> alt.ColorValue:
+    """Text colour readable on a cell: white where the colour map is dark there, black elsewhere.
 
     Written as the channel class itself: ``alt.when`` builds the same condition through a
     validated ``from_dict`` that costs about 20 ms per chart.
+
+    Examples
+    --------
+    >>> _contrast_text("w", "viridis", (0, 0.5)).to_dict()["condition"]["test"]
+    '((datum["w"] - 0.0) / 0.5) < 0.5'
     """
-    return alt.ColorValue(value="black", condition={"test": f"datum[{json.dumps(field)}] > 0.55",
-                                                    "value": "white"})
+    scale = colour_scale(cmap).to_dict()
+    low, high = float(domain[0]), float(domain[1])
+    t = f"((datum[{json.dumps(field)}] - {low!r}) / {max(high - low, 1e-12)!r})"
+    if scale.get("reverse"):
+        t = f"(1 - {t})"
+    if scale["scheme"] == "turbo":
+        test = f"{t} < 0.2 || {t} > 0.8"
+    else:
+        test = f"{t} < 0.5" if scale["scheme"] in DARK_LOW_SCHEMES else f"{t} > 0.55"
+    return alt.ColorValue(value="black", condition={"test": test, "value": "white"})
+
+
+def _weight_colour(field: str, cmap: str, span: ColourSpan | None, title: str,
+                   fixed: Sequence[float] | None = None) -> dict:
+    """A heatmap's colour channel: the span's scale (with its notes under the legend's title), or
+    ``fixed``, or the data's range."""
+    domain = span.domain if span is not None else fixed
+    notes = span.notes if span is not None else ()
+    colour = {"field": field, "type": "quantitative", "scale": colour_scale(cmap, domain).to_dict(),
+              "title": [title, *notes] if notes else title}
+    return {**colour, "legend": {"titleLimit": 320}} if notes else colour  # notes are whole sentences
 
 
 def _envelope(signal: np.ndarray, n_columns: int) -> np.ndarray:
@@ -361,12 +394,13 @@ def _label_weight_expr(labels: list[str], true: np.ndarray, pred: np.ndarray) ->
 def inter_epoch_chart(weights, true_labels, pred_labels, *,
                       class_names: Sequence[str] = CLASS_NAMES_6, first_epoch: int = 0,
                       cmap: str = EPOCH_CMAP, title: str | None = None,
-                      subtitle: str | None = None) -> alt.Chart:
+                      subtitle: str | None = None, span: ColourSpan | None = None) -> alt.Chart:
     """Inter-epoch attention: how much each query epoch attends to each key epoch.
 
-    Each axis label reads ``index true→pred``; labels of wrong predictions are red and bold,
-    those of unscored epochs grey. Clicking a cell selects its query epoch through the point
-    selection :data:`EPOCH_SELECTION` (field :data:`EPOCH_FIELD`).
+    Each axis label reads ``index true→pred``; labels of wrong predictions are bold in
+    :data:`WRONG_COLOUR`, those of unscored epochs grey. Clicking a cell selects its query epoch
+    through the point selection :data:`EPOCH_SELECTION` (field :data:`EPOCH_FIELD`); the selected
+    row is outlined and every cell keeps its colour.
 
     Parameters
     ----------
@@ -382,6 +416,9 @@ def inter_epoch_chart(weights, true_labels, pred_labels, *,
         Colour map (see :func:`colour_scale`); the seed's ``plasma`` by default.
     title, subtitle : str, optional
         Chart title (default ``inter-epoch attention``) and subtitle.
+    span : ColourSpan, optional
+        The colour scale (:meth:`mesa_report.explain.views.SampleAttention.span`); by default
+        the data's range.
 
     Returns
     -------
@@ -412,8 +449,11 @@ def inter_epoch_chart(weights, true_labels, pred_labels, *,
                     axis=alt.Axis(labelAngle=-60, **axis)),
             y=alt.Y("query_label:O", sort=labels, title="query epoch (true→predicted)",
                     axis=alt.Axis(**axis)),
-            color=alt.Color("weight:Q", scale=colour_scale(cmap), title="attention"),
-            opacity=alt.OpacityValue(value=0.35, condition={"param": EPOCH_SELECTION, "value": 1.0}),
+            color=_weight_colour("weight", cmap, span, "attention"),
+            stroke=alt.StrokeValue(value=None, condition={"param": EPOCH_SELECTION, "empty": False,
+                                                          "value": TEXT_COLOUR}),
+            strokeWidth=alt.StrokeWidthValue(value=0, condition={"param": EPOCH_SELECTION, "empty": False,
+                                                                 "value": 1.5}),
             tooltip=[
                 _tooltip("query_epoch:O", "query epoch"),
                 _tooltip("query_stage:N", "query true→pred"),
@@ -426,7 +466,7 @@ def inter_epoch_chart(weights, true_labels, pred_labels, *,
         .properties(
             width=INTER_EPOCH_PX, height=INTER_EPOCH_PX,
             title=_title(title or "inter-epoch attention",
-                         subtitle or f"{n} epochs · red labels: wrong prediction"),
+                         subtitle or f"{n} epochs · magenta labels: wrong prediction"),
         )
     )
 
@@ -497,8 +537,11 @@ def prediction_strip_chart(true_labels, pred_labels, confidence, *,
 # Channel and temporal attention
 # --------------------------------------------------------------------------------------------
 def channel_chart(weights, channel_names: Sequence[str], *, cmap: str = CHANNEL_CMAP,
-                  title: str | None = None, subtitle: str | None = None) -> alt.LayerChart:
-    """Channel attention of one epoch (query × key channel) on a fixed 0-1 scale, values printed.
+                  title: str | None = None, subtitle: str | None = None,
+                  span: ColourSpan | None = None) -> alt.LayerChart:
+    """Channel attention of one epoch (query × key channel), values printed dark or light by cell.
+
+    The scale is ``span``'s, by default the seed's fixed 0-1.
 
     Parameters
     ----------
@@ -510,6 +553,8 @@ def channel_chart(weights, channel_names: Sequence[str], *, cmap: str = CHANNEL_
         Colour map; the seed's ``YlOrRd`` by default.
     title, subtitle : str, optional
         Chart title (default ``channel attention``) and subtitle.
+    span : ColourSpan, optional
+        The colour scale; by default 0-1.
 
     Returns
     -------
@@ -538,13 +583,11 @@ def channel_chart(weights, channel_names: Sequence[str], *, cmap: str = CHANNEL_
     )
     tooltip = [_tooltip("query_channel:N", "query channel"), _tooltip("key_channel:N", "key channel"),
                _tooltip("weight:Q", "attention", ".4f")]
-    cells = base.mark_rect().encode(
-        color=alt.Color("weight:Q", scale=colour_scale(cmap, domain=(0, 1)), title="attention"),
-        tooltip=tooltip,
-    )
+    colour = _weight_colour("weight", cmap, span, "attention", fixed=(0.0, 1.0))
+    cells = base.mark_rect().encode(color=colour, tooltip=tooltip)
     values = base.mark_text(fontSize=12).encode(
         text=alt.Text("weight:Q", format=".2f"),
-        color=_contrast_text("weight"),
+        color=_contrast_text("weight", cmap, colour["scale"]["domain"]),
         tooltip=tooltip,
     )
     return alt.layer(cells, values, data=data, width=CHANNEL_PX, height=CHANNEL_PX,
@@ -560,7 +603,8 @@ def _token_check(n: int, token_start_s, token_end_s) -> tuple[np.ndarray, np.nda
 
 
 def temporal_chart(weights, token_start_s, token_end_s, *, cmap: str = TEMPORAL_CMAP,
-                   title: str | None = None, subtitle: str | None = None) -> alt.Chart:
+                   title: str | None = None, subtitle: str | None = None,
+                   span: ColourSpan | None = None) -> alt.Chart:
     """Temporal attention of one epoch and channel: query token × key token, axes in seconds.
 
     Parameters
@@ -574,6 +618,8 @@ def temporal_chart(weights, token_start_s, token_end_s, *, cmap: str = TEMPORAL_
         Colour map; the seed's ``viridis`` by default.
     title, subtitle : str, optional
         Chart title (default ``temporal attention``) and subtitle.
+    span : ColourSpan, optional
+        The colour scale; by default the data's range.
 
     Returns
     -------
@@ -593,18 +639,18 @@ def temporal_chart(weights, token_start_s, token_end_s, *, cmap: str = TEMPORAL_
     query, key = query.ravel(), key.ravel()  # (N·N,)
     data = table(query_token=query, key_token=key, query_start_s=start[query], query_end_s=end[query],
                  key_start_s=start[key], key_end_s=end[key], weight=w.ravel())
-    span = [float(start.min()), float(end.max())]
+    time_span = [float(start.min()), float(end.max())]
     return (
         alt.Chart(data)
         .mark_rect()
         .encode(
-            x=alt.X("key_start_s:Q", scale=alt.Scale(domain=span, nice=False, zero=False),
+            x=alt.X("key_start_s:Q", scale=alt.Scale(domain=time_span, nice=False, zero=False),
                     title="key time in epoch (s)"),
             x2=alt.X2("key_end_s"),
-            y=alt.Y("query_start_s:Q", scale=alt.Scale(domain=span, nice=False, zero=False, reverse=True),
+            y=alt.Y("query_start_s:Q", scale=alt.Scale(domain=time_span, nice=False, zero=False, reverse=True),
                     title="query time in epoch (s)"),
             y2=alt.Y2("query_end_s"),
-            color=alt.Color("weight:Q", scale=colour_scale(cmap), title="attention"),
+            color=_weight_colour("weight", cmap, span, "attention"),
             tooltip=[
                 _tooltip("query_token:O", "query token"),
                 _tooltip("query_start_s:Q", "query from (s)", ".2f"),
@@ -623,7 +669,8 @@ def temporal_chart(weights, token_start_s, token_end_s, *, cmap: str = TEMPORAL_
 def trace_chart(signal, sfreq_hz: float, token_relevance, token_start_s, token_end_s, *,
                 channel_name: str, cmap: str = TEMPORAL_CMAP, title: str | None = None,
                 amplitude_unit: str = "a.u.",
-                relevance_title: str = "attention received") -> alt.VConcatChart:
+                relevance_title: str = "attention received",
+                span: ColourSpan | None = None) -> alt.VConcatChart:
     """One epoch's signal for one channel, each time token shaded by the attention it receives.
 
     Token boundaries are outlined in white; a bar strip under the trace gives each token's
@@ -649,6 +696,8 @@ def trace_chart(signal, sfreq_hz: float, token_relevance, token_start_s, token_e
         Unit of ``signal`` for the y-axis title.
     relevance_title : str
         What ``token_relevance`` is, for the legend and the strip's axis.
+    span : ColourSpan, optional
+        The shading's colour scale; by default the data's range.
 
     Returns
     -------
@@ -676,8 +725,7 @@ def trace_chart(signal, sfreq_hz: float, token_relevance, token_start_s, token_e
     tokens = table(token=np.arange(relevance.shape[0]), start_s=start, end_s=end, relevance=relevance)
     kept = _envelope(sig, TRACE_WIDTH_PX)  # what the plot's pixels can show, not every sample
     trace = table(time_s=kept / float(sfreq_hz), amplitude=sig[kept])
-    colour = {"field": "relevance", "type": "quantitative", "scale": colour_scale(cmap).to_dict(),
-              "title": relevance_title}
+    colour = _weight_colour("relevance", cmap, span, relevance_title)
     tooltip = [_field("token", "ordinal", title="token"),
                _field("start_s", "quantitative", title="from (s)", format=".2f"),
                _field("end_s", "quantitative", title="to (s)", format=".2f"),
@@ -757,7 +805,7 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
     """Scored and predicted hypnograms over the night, with the prediction's confidence.
 
     W is on top and the REM row is shaded; stages keep the seed's colours, unscored epochs are
-    grey ``?``. Wrong predictions are ticked red on the confidence panel. Every epoch can be
+    grey ``?``. Wrong predictions are ticked in :data:`WRONG_COLOUR` on the confidence panel. Every epoch can be
     hovered and clicked in every panel (point selection :data:`NIGHT_EPOCH_SELECTION`, field
     ``epoch``), and a ``window`` of epochs can be marked by a band across the panels.
 
@@ -838,7 +886,7 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
         encoding=alt.FacetedEncoding(x=x, y={"datum": 0.9}, y2={"datum": 1.0}))
     panels.append(alt.layer(conf_line, wrong_ticks, *overlays(x=x, pick_view=views[2]), width=HYPNOGRAM_WIDTH_PX,
                             height=CONFIDENCE_HEIGHT_PX))
-    subtitle = "red ticks: wrong predictions" + ("; the band marks the sample shown" if window else "")
+    subtitle = "magenta ticks: wrong predictions" + ("; the band marks the sample shown" if window else "")
     chart = alt.vconcat(*panels, spacing=6, resolve={"scale": {"x": "shared"}},
                         title={"text": title or "hypnogram", "subtitle": subtitle, "anchor": "start"})
     # one selection over the three clickable layers, named after vconcat has numbered their views
@@ -931,7 +979,8 @@ def dashboard_chart(epoch_weights, channel_weights, temporal_weights, true_label
                     epochs: Sequence[int], channel_names: Sequence[str], token_start_s, token_end_s,
                     class_names: Sequence[str] = CLASS_NAMES_6, first_epoch: int = 0,
                     epoch_cmap: str = EPOCH_CMAP, channel_cmap: str = CHANNEL_CMAP,
-                    temporal_cmap: str = TEMPORAL_CMAP, title: str | None = None) -> alt.VConcatChart:
+                    temporal_cmap: str = TEMPORAL_CMAP, title: str | None = None,
+                    method: str | None = None) -> alt.VConcatChart:
     """The seed's dashboard: inter-epoch attention on top, then one row per selected epoch.
 
     Each row holds the epoch's channel attention and its temporal attention for every channel.
@@ -960,6 +1009,9 @@ def dashboard_chart(epoch_weights, channel_weights, temporal_weights, true_label
         Colour map of each kind of view.
     title : str, optional
         Dashboard title.
+    method : str, optional
+        The maps' explanation method: each panel then takes its colour scale from
+        :func:`mesa_report.explain.view_scales.colour_span`; by default the data's range.
 
     Returns
     -------
@@ -993,20 +1045,24 @@ def dashboard_chart(epoch_weights, channel_weights, temporal_weights, true_label
     bad = [e for e in chosen if not 0 <= e < n_epochs]
     if bad:
         raise ConfigError(f"epochs {bad} are out of range: the sequence has epochs 0-{n_epochs - 1}")
+    def span(values, level):
+        return None if method is None else colour_span(values, level, method)
+
     rows: list = [inter_epoch_chart(epoch_w, true, pred, class_names=class_names, first_epoch=first_epoch,
-                                    cmap=epoch_cmap)
+                                    cmap=epoch_cmap, span=span(epoch_w, "epoch"))
                   .properties(width=DASHBOARD_EPOCH_PX, height=DASHBOARD_EPOCH_PX)]
     for e in chosen:
         truth, guess = stage_name(true[e], class_names), stage_name(pred[e], class_names)
         verdict = "unscored" if true[e] < 0 else "wrong" if true[e] != pred[e] else "correct"
         heading = f"epoch {first_epoch + e}: {truth}→{guess} ({verdict})"
         panels = [channel_chart(channel_w[e], channel_names, cmap=channel_cmap, title=heading,
-                                subtitle="channel attention")
+                                subtitle="channel attention", span=span(channel_w[e], "channel"))
                   .properties(width=DASHBOARD_PANEL_PX, height=DASHBOARD_PANEL_PX)]
         for c in range(n_channels):
             panels.append(
                 temporal_chart(temporal_w[e, c], token_start_s, token_end_s, cmap=temporal_cmap,
-                               title=channel_label(str(channel_names[c])), subtitle="temporal attention")
+                               title=channel_label(str(channel_names[c])), subtitle="temporal attention",
+                               span=span(temporal_w[e, c], "temporal"))
                 .properties(width=DASHBOARD_PANEL_PX, height=DASHBOARD_PANEL_PX)
             )
         rows.append(alt.hconcat(*panels, spacing=24).resolve_scale(color="independent"))

@@ -61,6 +61,13 @@ STAGE_COLOURS = {
 UNSCORED_COLOUR = "#b0b0b0"
 UNSCORED_NAME = "?"
 
+WRONG_COLOUR = "#d6007e"
+"""Wrong predictions (labels, ticks, the report's marks): a magenta no stage uses, so that red
+means N1 only."""
+
+REM_BAND_COLOUR = "#d5f5ee"
+"""The hypnogram's REM band: a pale tint of the REM colour."""
+
 EEG_DERIVATIONS = {"EEG1": "Fz-Cz", "EEG2": "Cz-Oz", "EEG3": "C4-M1"}
 """MESA's EEG channels and their derivations (NSRR documentation)."""
 

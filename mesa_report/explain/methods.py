@@ -115,22 +115,47 @@ def attention_rollout(maps: AttentionMaps) -> Relevance:
     return Relevance(temporal=temporal, channel=channel, epoch=epoch, method="rollout")
 
 
-def _gradient_rollout(attn: Tensor, grad: Tensor, layer_axis: int, head_axis: int) -> Tensor:
+def _gradient_rollout(attn: Tensor, grad: Tensor, layer_axis: int, head_axis: int, residual: bool) -> Tensor:
     weighted = (attn.float() * grad.float()).clamp(min=0).mean(dim=head_axis)  # heads after layers: axis kept
     weighted = weighted.movedim(layer_axis, 0)  # (L, ..., N, N)
     eye = torch.eye(weighted.shape[-1], dtype=weighted.dtype, device=weighted.device)
     result = eye.expand_as(weighted[0]).clone()
     for a in weighted:
         result = result + a @ result
-    return _rows_normalised(result)
+    if residual:
+        return _rows_normalised(result)
+    borne = result - eye  # (..., N, N) what reached the target through attention only
+    batch_dims = tuple(range(1, borne.dim() - 1))  # every axis but the batch and the keys
+    strongest = borne.sum(dim=-1).amax(dim=batch_dims, keepdim=True).unsqueeze(-1)  # (B, 1, ..., 1)
+    return torch.where(strongest > 0, borne / strongest.clamp_min(1e-30), torch.zeros_like(borne))
 
 
-def gradient_attention(maps: AttentionMaps, grads: AttentionMaps) -> Relevance:
-    """Gradient-weighted attention from the maps and their gradients (see :func:`attention_gradients`)."""
-    temporal = _gradient_rollout(maps.temporal, grads.temporal, layer_axis=3, head_axis=4)  # (B, S, C, N, N)
+def gradient_attention(maps: AttentionMaps, grads: AttentionMaps, *, residual: bool = True) -> Relevance:
+    """Gradient-weighted attention from the maps and their gradients (see :func:`attention_gradients`).
+
+    With ``residual`` (the default, Chefer et al.'s rule) the rollout starts from the identity,
+    the residual path, and every row is a distribution. The gradients of a confident model are
+    small, so these rows are close to the identity: a query draws almost only on itself. With
+    ``residual=False`` the identity is left out and only what reached the explained epoch through
+    attention is kept, every level scaled by one factor so that its strongest row sums to 1 (the
+    weaker rows stay weaker); this is what the views show.
+
+    Examples
+    --------
+    >>> from mesa_report.model.network import ModelConfig
+    >>> model = MesaTransformer(ModelConfig(d_model=32, dim_feedforward=64, cnn_channels=(8, 16),
+    ...                                     temporal_heads=4, channel_heads=2, epoch_heads=4)).eval()
+    >>> out, grads = attention_gradients(model, torch.randn(1, 20, 3, 3840), target_epoch=4)
+    >>> rows = gradient_attention(out.attention, grads, residual=False).epoch[0].sum(-1)  # (S,)
+    >>> round(float(rows.max()), 4), bool((rows <= 1 + 1e-6).all())
+    (1.0, True)
+    """
+    kept = dict(residual=residual)
+    temporal = _gradient_rollout(maps.temporal, grads.temporal, layer_axis=3, head_axis=4,
+                                 **kept)  # (B, S, C, N, N)
     channel = _gradient_rollout(maps.channel.unsqueeze(2), grads.channel.unsqueeze(2), layer_axis=2,
-                                head_axis=3)  # (B, S, C, C)
-    epoch = _gradient_rollout(maps.epoch, grads.epoch, layer_axis=1, head_axis=2)  # (B, S, S)
+                                head_axis=3, **kept)  # (B, S, C, C)
+    epoch = _gradient_rollout(maps.epoch, grads.epoch, layer_axis=1, head_axis=2, **kept)  # (B, S, S)
     return Relevance(temporal=temporal, channel=channel, epoch=epoch, method="gradient")
 
 
@@ -211,17 +236,18 @@ def token_relevance(rel: Relevance, target_epoch: int) -> Tensor:
 
 def explain(model: MesaTransformer, features: Tensor, method: str = "rollout", *, target_epoch: int = 0,
             target_class: Tensor | None = None, layer: int = -1, head: int | None = None,
-            maps: AttentionMaps | None = None) -> Relevance:
+            maps: AttentionMaps | None = None, residual: bool = True) -> Relevance:
     """Relevance of one method for a batch of sequences (the app, reports and CLI call this).
 
     ``maps`` may be passed for ``attention`` and ``rollout`` to avoid running the model again;
-    ``gradient`` always runs a forward and a backward pass for ``target_epoch``.
+    ``gradient`` always runs a forward and a backward pass for ``target_epoch`` (``residual``:
+    see :func:`gradient_attention`).
     """
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if method == "gradient":
         out, grads = attention_gradients(model, features, target_epoch, target_class)
-        return gradient_attention(out.attention, grads)
+        return gradient_attention(out.attention, grads, residual=residual)
     if maps is None:
         with torch.inference_mode():
             maps = model(features, return_attention=True).attention

@@ -19,7 +19,7 @@ Examples
 ...                         epoch_seconds=30.0, sample_starts=np.array([0, 20, 25]), seq_len=20)
 >>> table = wrong_epochs(night, start=datetime(1900, 1, 1, 23, 0), detailed_samples=[2])
 >>> table[["epoch", "sample", "position", "time", "scored", "predicted", "report_anchor"]].values.tolist()
-[[3, 0, 3, '23:01:30', 'N2', 'N1', None], [30, 1, 10, '23:15:00', 'N2', 'N1', 'sample-1']]
+[[3, 0, 3, '23:01:30', 'N2', 'N1', None], [30, 1, 10, '23:15:00', 'N2', 'N1', 'sample-3']]
 >>> least_confident_epochs(night, 1)[["epoch", "confidence", "p_N1", "wrong"]].values.tolist()
 [[3, 0.6, 0.6, True]]
 """
@@ -43,7 +43,8 @@ DEFAULT_LEAST_CONFIDENT = 10
 
 
 def report_anchor(number: int) -> str:
-    """Id of the report section of the ``number``-th detailed sample (numbered from 1).
+    """Id of the report section of sample ``number`` (samples numbered from 1 in the night, as every output
+    numbers them: :mod:`mesa_report.explain.views`).
 
     Examples
     --------
@@ -67,7 +68,7 @@ def probability_column(stage: str) -> str:
 def _anchors(result, epochs: np.ndarray, owner: np.ndarray, detailed_samples: Sequence[int]) -> list:
     """Per epoch, the anchor of the detailed sample holding it (its owner first), else None."""
     starts = np.asarray(result.sample_starts, dtype=np.int64)
-    numbered = {int(sample): number for number, sample in enumerate(detailed_samples, start=1)}
+    numbered = {int(sample): rank for rank, sample in enumerate(detailed_samples)}  # sample -> report order
     if any(not 0 <= s < starts.shape[0] for s in numbered):
         raise ConfigError(f"detailed_samples {list(detailed_samples)} name samples this night does "
                           f"not have (0-{starts.shape[0] - 1})")
@@ -75,7 +76,7 @@ def _anchors(result, epochs: np.ndarray, owner: np.ndarray, detailed_samples: Se
     for epoch, own in zip(epochs.tolist(), owner.tolist()):
         holding = [s for s in numbered if starts[s] <= epoch < starts[s] + result.seq_len]
         best = own if own in holding else min(holding, key=numbered.get, default=None)
-        found.append(None if best is None else report_anchor(numbered[best]))
+        found.append(None if best is None else report_anchor(best + 1))
     return found
 
 

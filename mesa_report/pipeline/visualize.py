@@ -6,7 +6,8 @@ as the seed's loader did (``filter_unscored``), a sample that holds an unscored 
 out. A night's maps come from the results service (:mod:`mesa_report.inference.service`), so a
 night the app, ``report`` or ``batch`` already inferred does not go through the model again, and
 only as many nights are opened as the samples asked for need. The files are those of
-:func:`mesa_report.report.seed_pngs.visualize_sample_attention`, numbered 0, 1, … in that order.
+:func:`mesa_report.report.seed_pngs.visualize_sample_attention`, named by the sample's number in its
+night (from 1) and by night epochs (:mod:`mesa_report.explain.views`).
 
 Examples
 --------
@@ -16,13 +17,13 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from mesa_report.core.errors import ConfigError, DataError
 from mesa_report.core.vocabulary import UNSCORED
@@ -30,14 +31,11 @@ from mesa_report.data.store import NightStore
 from mesa_report.inference.night import NightInference, sample_starts
 from mesa_report.inference.service import ResultsService
 from mesa_report.model.loaded import LoadedModel
+from mesa_report.explain.views import ViewChoice, check_layer_head, choose_epochs, night_sample_views
 from mesa_report.report.seed_pngs import (
     NUM_EPOCHS_TO_PLOT,
-    SampleAttention,
-    attention_views,
     check_channel_names,
     check_file_options,
-    check_layer_head,
-    choose_epochs,
     writable_folder,
     write_sample_files,
 )
@@ -74,26 +72,19 @@ class FileOptions:
     fmt: str = "png"
 
 
-def _sample_files(loaded: LoadedModel, result: NightInference, store: NightStore, sample: int, number: int,
-                  folder: Path, options: FileOptions, names: tuple[str, ...], layer_label: str) -> list[Path]:
-    view = result.sample(sample)
-
-    def views(method: str = "attention", target_epoch: int = 0) -> SampleAttention:
-        features = None
-        if method == "gradient":
-            signal = store.night(result.mesaid).epochs(view.first_epoch, view.first_epoch + result.seq_len,
-                                                       channels=len(result.channel_names))
-            features = torch.from_numpy(signal[None]).to(loaded.device)  # (1, S, C, T)
-        return attention_views(view.attention, view.probs, view.labels, class_names=result.class_names,
-                               channel_names=names, layer=options.layer, head=options.head,
-                               layer_label=layer_label, method=method, model=loaded.model, features=features,
-                               target_epoch=target_epoch)
-
-    att = views()
+def _sample_files(loaded: LoadedModel, result: NightInference, store: NightStore, sample: int,
+                  folder: Path, options: FileOptions, names: tuple[str, ...]) -> list[Path]:
+    """The files of one sample of a night, numbered and titled as every output numbers it."""
+    att = dataclasses.replace(night_sample_views(result, sample, ViewChoice("attention", options.layer, options.head)),
+                              channel_names=names)
     chosen = choose_epochs(att, options.epochs, options.num_epochs_to_plot)
     if options.method != "attention":
-        att = views(options.method, target_epoch=chosen[0])
-    return write_sample_files(att, folder, number, chosen, cmap=options.cmap, fmt=options.fmt)
+        choice = ViewChoice(options.method, options.layer, options.head)
+        att = dataclasses.replace(night_sample_views(result, sample, choice, model=loaded.model,
+                                                     night=store.night(result.mesaid),
+                                                     target_epoch=att.first_epoch + chosen[0]),
+                                  channel_names=names)
+    return write_sample_files(att, folder, chosen, cmap=options.cmap, fmt=options.fmt)
 
 
 def visualize_store(loaded: LoadedModel, store: NightStore, service: ResultsService, options: FileOptions, *,
@@ -114,7 +105,7 @@ def visualize_store(loaded: LoadedModel, store: NightStore, service: ResultsServ
     if num_samples < 1:
         raise ConfigError(f"--num_samples must be at least 1, not {num_samples}")
     names = check_channel_names(loaded.model, options.channel_names)
-    layer_label = check_layer_head(loaded.model, options.layer, options.head)
+    check_layer_head(loaded.config, options.layer, options.head)
     check_file_options(options.fmt, options.cmap)
     folder = writable_folder(options.output_dir)
     seq_len = loaded.config.seq_len
@@ -126,7 +117,7 @@ def visualize_store(loaded: LoadedModel, store: NightStore, service: ResultsServ
             continue
         result = service.night(loaded, night)
         for sample in samples.tolist():
-            written += _sample_files(loaded, result, store, sample, drawn, folder, options, names, layer_label)
+            written += _sample_files(loaded, result, store, sample, folder, options, names)
             drawn += 1
             if progress is not None:
                 progress()

@@ -50,6 +50,7 @@ from mesa_report.report.explanations import ExplanationSection, explanation_sect
 from mesa_report.report.night_section import NightOverview, night_overview
 from mesa_report.report.options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES, PDF_VARIANTS
 from mesa_report.explain.selection import informative_epochs, rank_samples, stage_transitions, wrong_predictions
+from mesa_report.explain.views import SampleAttention, night_sample_views
 from mesa_report.core.vocabulary import STAGE_COLOURS, UNSCORED, UNSCORED_COLOUR, channel_label, stage_name
 from mesa_report.data.store import record_id
 from mesa_report.explain.wrong_epochs import report_anchor
@@ -579,7 +580,7 @@ def _hypnogram_figure(result, start: dt.datetime | None) -> Figure:
     return Figure(
         key="hypnogram", spec=_spec(chart),
         caption="Scored (top) and predicted (middle) stages over the night; below, the "
-                "probability of the predicted stage, with wrong predictions ticked red.",
+                "probability of the predicted stage, with wrong predictions ticked magenta.",
         alt_text="Hypnogram of the scored and the predicted stages with the prediction's confidence",
     )
 
@@ -675,8 +676,10 @@ def _samples_intro(result, n_shown: int, epochs_per_sample: int, with_traces: bo
 
 def _sample_sections(result, night, count: int, epochs_per_sample: int) -> Iterable[SampleSection]:
     names = tuple(result.class_names)
-    for number, (index, reason) in enumerate(choose_samples(result, count), start=1):
+    for index, reason in choose_samples(result, count):
         view = result.sample(index, night)
+        att = night_sample_views(result, index)  # what the app and the PNG files show of this sample
+        number = att.number
         first = int(view.first_epoch)
         last = first + len(view.labels) - 1
         confidence = view.probs.max(axis=1)  # (S,)
@@ -691,23 +694,24 @@ def _sample_sections(result, night, count: int, epochs_per_sample: int) -> Itera
         overview = Figure(
             key=f"sample-{number}",
             spec=concat_specs([
-                _spec(charts.inter_epoch_chart(view.attention.epoch_map()[0].numpy(), view.labels,
-                                               view.pred, class_names=names, first_epoch=first)),
+                _spec(charts.inter_epoch_chart(att.epoch, view.labels, view.pred, class_names=names,
+                                               first_epoch=first, subtitle=f"{att.name} · {att.detail}",
+                                               span=att.span("epoch"))),
                 _spec(charts.prediction_strip_chart(view.labels, view.pred, confidence,
                                                     class_names=names, first_epoch=first)),
             ], "vconcat", spacing=6, colour_scales="independent"),
-            caption="Inter-epoch attention (last layer, mean of heads); under it the scored and "
+            caption=f"Inter-epoch attention ({att.detail}); under it the scored and "
                     "predicted stage of each epoch and the prediction's confidence.",
             alt_text=f"Inter-epoch attention of epochs {first} to {last}",
         )
         positions = informative_epochs(view.labels, view.pred, view.uncertainty, epochs_per_sample)
         epochs = tuple(
-            _epoch_detail(result, view, pos, number, wrong[pos], transition[pos])
+            _epoch_detail(result, view, att, pos, wrong[pos], transition[pos])
             for pos in positions
         )
         yield SampleSection(
             anchor=report_anchor(number),
-            heading=f"Sample {number}: epochs {first}–{last}",
+            heading=att.name,
             reasons=tuple(badges),
             first_epoch=first,
             last_epoch=last,
@@ -720,17 +724,16 @@ def _sample_sections(result, night, count: int, epochs_per_sample: int) -> Itera
         )
 
 
-def _epoch_detail(result, view, pos: int, number: int, wrong: bool, transition: bool) -> EpochDetail:
+def _epoch_detail(result, view, att: SampleAttention, pos: int, wrong: bool, transition: bool) -> EpochDetail:
     names = tuple(result.class_names)
-    epoch = int(view.first_epoch) + int(pos)
+    epoch = att.first_epoch + int(pos)
     times = result.token_times
-    channel_w = view.attention.channel_map()[0, pos].numpy()  # (C, C)
-    temporal_w = view.attention.temporal_map()[0, pos].numpy()  # (C, N, N)
-    channel = _spec(charts.channel_chart(channel_w, result.channel_names, subtitle=f"epoch {epoch}"),
-                    DETAIL_PANEL_PX)
+    channel = _spec(charts.channel_chart(att.channel[pos], result.channel_names, subtitle=f"epoch {epoch}",
+                                         span=att.span("channel", pos)), DETAIL_PANEL_PX)
+    shared = att.span("temporal", pos)  # every channel of the epoch on one scale
     temporal = [
-        _spec(charts.temporal_chart(temporal_w[c], times.start_s, times.end_s,
-                                    subtitle=channel_label(str(name))), DETAIL_PANEL_PX)
+        _spec(charts.temporal_chart(att.temporal[pos, c], times.start_s, times.end_s,
+                                    subtitle=channel_label(str(name)), span=shared), DETAIL_PANEL_PX)
         for c, name in enumerate(result.channel_names)
     ]
     heatmaps = concat_specs(
@@ -739,7 +742,7 @@ def _epoch_detail(result, view, pos: int, number: int, wrong: bool, transition: 
     scored, predicted = stage_name(view.labels[pos], names), stage_name(view.pred[pos], names)
     why = ("wrong prediction" if wrong else "stage transition" if transition
            else "among the least confident of the sample")
-    key = f"sample-{number}-epoch-{epoch}"
+    key = f"sample-{att.number}-epoch-{epoch}"
     return EpochDetail(
         epoch=epoch,
         start_s=epoch * result.epoch_seconds,
@@ -754,19 +757,17 @@ def _epoch_detail(result, view, pos: int, number: int, wrong: bool, transition: 
         heatmaps=Figure(
             key=f"{key}-attention", spec=heatmaps,
             caption="Channel attention on a fixed 0–1 scale, then the temporal attention of each "
-                    "channel on one shared scale (last layer, mean of heads).",
+                    f"channel on one shared scale ({att.detail}).",
             alt_text=f"Channel and temporal attention of epoch {epoch}",
         ),
-        traces=_traces_figure(result, view, pos, temporal_w, key) if view.features is not None
-        else None,
+        traces=_traces_figure(result, view, att, pos, key) if view.features is not None else None,
     )
 
 
-def _traces_figure(result, view, pos: int, temporal_w: np.ndarray, key: str) -> Figure:
+def _traces_figure(result, view, att: SampleAttention, pos: int, key: str) -> Figure:
     times = result.token_times
-    relevance = charts.received_attention(temporal_w)  # (C, N)
-    traces = [_spec(charts.trace_chart(view.features[pos, c], result.sfreq_hz, relevance[c], times.start_s,
-                                       times.end_s, channel_name=str(name)))
+    traces = [_spec(charts.trace_chart(view.features[pos, c], result.sfreq_hz, att.received(pos, c), times.start_s,
+                                       times.end_s, channel_name=str(name), span=att.span("trace", pos, c)))
               for c, name in enumerate(result.channel_names)]
     epoch = int(view.first_epoch) + int(pos)
     return Figure(
