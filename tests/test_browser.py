@@ -53,7 +53,7 @@ def test_the_served_app_draws_steps_and_selects_an_epoch(tmp_path_factory):
         bars.nth(2 * 3 * SEQ_LEN + 45).click()
         page.wait_for_url("**epoch=45**")
         wait_until_idle(page)
-        assert "sample=2" in page.url and sample_text(page) == "Sample 3 of 3"
+        assert "sample=3" in page.url and sample_text(page) == "Sample 3 of 3"
 
         shot = full_screenshot(page, tmp_path_factory.mktemp("artifacts") / "app_browser_test.png")
         assert shot.stat().st_size > 50_000

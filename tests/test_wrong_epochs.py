@@ -70,14 +70,14 @@ def test_report_anchors_point_at_a_detailed_sample_that_holds_the_epoch(result):
     detailed = [index for index, _ in choose_samples(result, 2)]
     table = wrong_epochs(result, detailed_samples=detailed)
     for row in table.itertuples():
-        holding = [number for number, s in enumerate(detailed, start=1)
+        holding = [s + 1 for s in detailed  # anchors name the sample's number in the night, from 1
                    if result.sample_starts[s] <= row.epoch < result.sample_starts[s] + result.seq_len]
         if holding:
             assert row.report_anchor in {report_anchor(n) for n in holding}
         else:
             assert row.report_anchor is None
     both = wrong_epochs(result, detailed_samples=[2, 1])  # epoch 28 is in samples 1 and 2
-    assert both.set_index("epoch").loc[28, "report_anchor"] == report_anchor(2)  # its own sample first
+    assert both.set_index("epoch").loc[28, "report_anchor"] == report_anchor(2)  # its own sample (index 1) first
     assert wrong_epochs(result)["report_anchor"].isna().all()
 
 
