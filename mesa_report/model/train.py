@@ -203,12 +203,7 @@ def train(options: TrainOptions) -> TrainResult:
     checkpoint_dir = Path(options.checkpoint_dir)
     best_path = checkpoint_dir / CHECKPOINT_NAMES[0]
     best_kappa = max((h["val_kappa"] for h in history), default=-math.inf)
-    training_meta = {
-        "nights": {k: [int(m) for m in v] for k, v in splits.items()},
-        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(options).items()
-                    if k not in ("progress",)},
-        "class_weights": weight.cpu().tolist(),
-    }
+    training_meta = _training_meta(options, splits, weight)
     bar = _progress_bar(options.progress, total=options.num_epochs, initial=start_epoch)
     try:
         for epoch in range(start_epoch, options.num_epochs):
@@ -243,13 +238,29 @@ def train(options: TrainOptions) -> TrainResult:
             bar.close()
     if not best_path.exists():
         save_checkpoint(best_path, model, epoch=len(history), history=history, training=training_meta)
-    test_metrics = None
-    if splits["test"]:
-        best = load_model(best_path, num_channels=None, time_steps=None, seq_len=None, num_classes=None,
-                          device=device)
-        test_loader = DataLoader(_subset(dataset, splits["test"]), batch_size=options.batch_size)
-        test_metrics = evaluate(best, test_loader, weight, options.focal_gamma, device)
+    test_metrics = _test_metrics(best_path, dataset, splits["test"], options, weight, device)
     return TrainResult(best_checkpoint=best_path, history=history, test_metrics=test_metrics, splits=splits)
+
+
+def _training_meta(options: TrainOptions, splits: dict, weight: torch.Tensor) -> dict:
+    """What a checkpoint records of the run that made it: nights per split, options, class weights."""
+    return {
+        "nights": {k: [int(m) for m in v] for k, v in splits.items()},
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(options).items()
+                    if k not in ("progress",)},
+        "class_weights": weight.cpu().tolist(),
+    }
+
+
+def _test_metrics(best_path: Path, dataset: MesaWindowDataset, test_nights: list, options: TrainOptions,
+                  weight: torch.Tensor, device: torch.device) -> dict | None:
+    """The best checkpoint's figures on the test nights (None without test nights)."""
+    if not test_nights:
+        return None
+    best = load_model(best_path, num_channels=None, time_steps=None, seq_len=None, num_classes=None,
+                      device=device)
+    test_loader = DataLoader(_subset(dataset, test_nights), batch_size=options.batch_size)
+    return evaluate(best, test_loader, weight, options.focal_gamma, device)
 
 
 def _optimizer_and_schedule(model: MesaTransformer, options: TrainOptions, resumed: dict):
