@@ -45,9 +45,9 @@ def saccade(rng: np.random.Generator) -> Wave:
 
 
 def rapid_eye_movement(rng: np.random.Generator) -> Wave:
-    """A rapid eye movement of REM sleep: 60-200 µV, held 0.2-0.8 s."""
+    """A rapid eye movement of REM sleep: 40-150 µV, held 0.2-0.8 s."""
     return eye_movement("rapid_eye_movement", rng.uniform(0.05, 0.1), rng.uniform(0.2, 0.8),
-                        rng.uniform(0.15, 0.3), rng.choice([-1.0, 1.0]) * rng.uniform(60, 200))
+                        rng.uniform(0.15, 0.3), rng.choice([-1.0, 1.0]) * rng.uniform(40, 150))
 
 
 def slow_eye_movement(rng: np.random.Generator) -> Wave:

@@ -50,9 +50,9 @@ BACKGROUND_CHANNEL_GAIN = {"EEG1": 0.75, "EEG2": 0.7, "EEG3": 1.0}
 """Background size per derivation: the short bipolar Fz-Cz and Cz-Oz see less than C4-M1."""
 
 MUSCLE_RMS_UV = np.array([2.5, 1.2, 0.6, 0.5, 0.5, 0.3])
-"""Tonic scalp muscle (above 20 Hz) per stage on C4-M1; Fz-Cz sees twice as much."""
+"""Tonic scalp muscle (above 20 Hz) per stage on C4-M1; Fz-Cz sees a little more."""
 
-_MUSCLE_CHANNEL_GAIN = {"EEG1": 2.0, "EEG2": 0.6, "EEG3": 1.0}
+_MUSCLE_CHANNEL_GAIN = {"EEG1": 1.2, "EEG2": 0.6, "EEG3": 1.0}
 _EMG_RMS_UV = np.array([10.0, 6.0, 4.0, 3.5, 3.5, 1.5])  # chin EMG per stage: REM atonia
 _EPOCH_JITTER = 0.12  # lognormal sigma of each epoch's background size
 
