@@ -68,7 +68,8 @@ def main() -> int:
     print(f"- real (issue 20): {realism.REAL_SCALED_SD}")
 
     misses = realism.share_misses(table)
-    print("\nband shares within ±%.2f of the real rows: %s" % (realism.SHARE_TOLERANCE, "yes" if not misses else "NO"))
+    verdict = "yes" if not misses else "NO"
+    print(f"\nband shares within ±{realism.SHARE_TOLERANCE:.2f} of the real rows: {verdict}")
     for miss in misses:
         print(f"  {miss}")
     return 1 if misses else 0

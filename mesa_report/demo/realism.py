@@ -215,7 +215,8 @@ def detect_spindles(signal: np.ndarray, sfreq_hz: float,
     Examples
     --------
     >>> t = np.arange(0, 30, 0.01)
-    >>> x = np.random.default_rng(0).standard_normal(len(t)) + 8 * np.sin(2 * np.pi * 13 * t) * (abs(t - 10) < 0.5)
+    >>> burst = 8 * np.sin(2 * np.pi * 13 * t) * (abs(t - 10) < 0.5)
+    >>> x = np.random.default_rng(0).standard_normal(len(t)) + burst
     >>> [bool(start_s < 10.0 < end_s) for start_s, end_s in detect_spindles(x, 100.0)]
     [True]
     """
@@ -308,9 +309,10 @@ def spindle_summary(nights, channel: str = "EEG3") -> dict[str, dict[str, float]
             for name, frames in (("planted", planted), ("detected", detected))}
 
 
-def _spindle_row(frame: pd.DataFrame, minutes: float) -> dict[str, float]:
-    q25, q50, q75 = np.percentile(frame["amplitude_uv"], [25, 50, 75]) if len(frame) else [np.nan] * 3
-    return {"amplitude_uv": round(float(q50), 1), "amplitude_iqr": (round(float(q25), 1), round(float(q75), 1)),
+def _spindle_row(frame: pd.DataFrame, minutes: float) -> dict:
+    quartiles = np.percentile(frame["amplitude_uv"], [25, 50, 75]) if len(frame) else [np.nan] * 3
+    q25, q50, q75 = (round(float(q), 1) for q in quartiles)
+    return {"amplitude_uv": q50, "amplitude_iqr": (q25, q75),
             "frequency_hz": round(float(frame["frequency_hz"].median()), 2),
             "contrast": round(float(frame["contrast"].median()), 2),
-            "per_minute": round(len(frame) / minutes, 2) if minutes else float("nan")}
+            "per_minute": round(float(len(frame) / minutes), 2) if minutes else float("nan")}
