@@ -70,6 +70,9 @@ def test_rollout_deletes_what_matters_and_points_at_k_complexes(held_out_samples
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="generator v4 plants spindles at the real density (about 4 a minute): "
+                   "37 % of an N2 epoch's tokens count as a hit, so 3x chance would need a hit rate above 1, "
+                   "and the retrained model stages N2 by background and K-complexes (FAITHFULNESS.md, issue 20)")
 def test_rollout_points_at_spindles(held_out_samples):
     pointing = _rollout_pointing(held_out_samples)
     assert pointing.hit_rate("spindle") >= 3 * pointing.chance["spindle"]
