@@ -131,23 +131,20 @@ def test_every_transition_into_sleep_passes_through_n1():
 def test_alpha_marks_wake_and_is_strongest_on_cz_oz(stage_night):
     alpha = {ch: stage_band(stage_night, ch, W, (8, 12)) for ch in ("EEG1", "EEG2", "EEG3")}
     assert alpha["EEG2"] > 2 * alpha["EEG3"] and alpha["EEG2"] > 4 * alpha["EEG1"]
-    for stage in (N1, N2, REM):
-        assert alpha["EEG2"] > 5 * stage_band(stage_night, "EEG2", stage, (8, 12))
+    for stage in (N2, REM):
+        assert alpha["EEG2"] > 3 * stage_band(stage_night, "EEG2", stage, (8, 12))
     # muscle on the frontal derivation in wake, gone in REM atonia
     assert stage_band(stage_night, "EEG1", W, (20, 35)) > 3 * stage_band(stage_night, "EEG1", REM, (20, 35))
-    assert np.std(stage_night.signals["EMG"][:8 * 7680]) > 4 * np.std(
-        stage_night.signals["EMG"][40 * 7680:48 * 7680])
+    emg_sd = stage_night.signals["EMG"][:-7680].reshape(48, -1).std(axis=1)  # (48,)
+    assert np.median(emg_sd[:8]) > 4 * np.median(emg_sd[40:48])
 
 
-def test_sigma_marks_n2_on_a_background_it_shares_with_n1(stage_night):
-    for channel in ("EEG2", "EEG3"):
-        sigma_n2 = stage_band(stage_night, channel, N2, (11, 16))
-        assert sigma_n2 > 2.5 * stage_band(stage_night, channel, N1, (11, 16))
-        assert sigma_n2 > 2.5 * stage_band(stage_night, channel, REM, (11, 16))
-    assert stage_band(stage_night, "EEG3", N1, (4, 7)) > 1.5 * stage_band(stage_night, "EEG3", REM, (4, 7))
-    # N1 and N2 share their background: only N2's spindles and K-complexes set it apart
-    theta_ratio = stage_band(stage_night, "EEG3", N1, (4, 7)) / stage_band(stage_night, "EEG3", N2, (4, 7))
-    assert 0.7 < theta_ratio < 1.4
+def test_eye_movements_fill_the_waking_eeg_below_4_hz_frontally(stage_night):
+    """Real wake holds most of its power below 4 Hz, from the eyes: largest on Fz-Cz, least on Cz-Oz."""
+    delta = {ch: stage_band(stage_night, ch, W, (0.5, 4)) for ch in ("EEG1", "EEG2", "EEG3")}
+    assert delta["EEG1"] > delta["EEG3"] > delta["EEG2"]
+    eyes = stage_night.events[stage_night.events["kind"].isin(["blink", "saccade"])]
+    assert set(eyes["channel"]) >= {"EOG-L", "EOG-R", "EEG1", "EEG3"}
 
 
 def test_delta_grows_from_n2_to_n3_to_n4_and_is_frontal(stage_night):
@@ -189,7 +186,7 @@ def test_stage_defining_events_have_their_textbook_sizes(stage_night):
     k_complex_epochs = set(frontal.loc[frontal["kind"] == "k_complex", "epoch"])
     assert set(n2_epochs) <= set(spindles["epoch"]) | k_complex_epochs  # a spindle or a K-complex
     per_epoch = spindles.groupby("epoch").size().reindex(n2_epochs, fill_value=0)
-    assert per_epoch.max() <= 2 and per_epoch.mean() < 1.5  # sparse enough to point at
+    assert 1.2 <= per_epoch.mean() <= 2.8  # about 4 a minute, as in real N2
     n1_epochs = np.flatnonzero(stage_night.stages == N1)
     assert set(n1_epochs) <= set(ev.loc[ev["kind"] == "vertex_wave", "epoch"])
     rem_epochs = np.flatnonzero(stage_night.stages == REM)
@@ -208,7 +205,7 @@ def test_events_are_where_the_signal_shows_them(stage_night):
     for start_s, end_s in zip(spindles["start_s"], spindles["end_s"]):
         inside[int(start_s * SFREQ):int(end_s * SFREQ)] = True
     n2 = np.repeat(night.stages == N2, int(EPOCH * SFREQ))
-    assert np.sqrt(np.mean(sigma[inside & n2] ** 2)) > 3 * np.sqrt(np.mean(sigma[~inside & n2] ** 2))
+    assert np.sqrt(np.mean(sigma[inside & n2] ** 2)) > 2 * np.sqrt(np.mean(sigma[~inside & n2] ** 2))
     vertex = night.events[(night.events["kind"] == "vertex_wave") & (night.events["channel"] == "EEG2")]
     for start_s, end_s, size in zip(vertex["start_s"], vertex["end_s"], vertex["amplitude_uv"]):
         piece = night.signals["EEG2"][int(start_s * SFREQ):int(end_s * SFREQ)]
@@ -219,8 +216,9 @@ def test_events_are_where_the_signal_shows_them(stage_night):
 
 def test_movement_epochs_hold_movement_artefacts(stage_night):
     movement = stage_night.events[stage_night.events["kind"] == "movement"]
-    assert set(movement["epoch"]) == {stage_night.n_epochs - 1}
-    assert set(movement["channel"]) == set(CHANNELS)
+    last = movement[movement["epoch"] == stage_night.n_epochs - 1]
+    assert set(last["channel"]) == set(CHANNELS)
+    assert set(stage_night.stages[movement["epoch"]]) <= {W, -1}
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -340,7 +338,7 @@ def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
 # --- against real recordings ------------------------------------------------------------------
 
 def test_amplitudes_are_of_the_order_of_real_sleep_eeg(realdata):
-    """Spindle and slow-wave sizes within a factor of about two of real N2/N3 recordings."""
+    """Spindles (relative to their epoch), slow waves and SD within about two of real N2/N3."""
     real_n2 = np.loadtxt(realdata / "yasa" / "data_N2_spindles_15sec_200Hz.txt")
     real_n3 = np.loadtxt(realdata / "yasa" / "data_N3_no-spindles_30sec_100Hz.txt")
 
@@ -352,8 +350,10 @@ def test_amplitudes_are_of_the_order_of_real_sleep_eeg(realdata):
 
     night = night_from_stages(4, [N2] * 6 + [N3] * 6, seed=5)
     eeg = night.signals["EEG3"].astype(float).reshape(12, -1)  # (12, 7680)
-    demo_sigma = np.median([sigma_peak(e, SFREQ) for e in eeg[:6]])
+    demo_sigma = np.median([sigma_peak(e, SFREQ) / np.std(e) for e in eeg[:6]])
     demo_delta = np.median([delta_ptp(e, SFREQ) for e in eeg[6:]])
-    assert 0.5 < demo_sigma / sigma_peak(real_n2, 200.0) < 2.0
+    # the real snippet was chosen for its spindles and is larger than median N2 (SD 25 vs 17 µV):
+    # spindles are compared relative to the signal around them
+    assert 0.5 < demo_sigma / (sigma_peak(real_n2, 200.0) / np.std(real_n2)) < 2.0
     assert 0.5 < demo_delta / delta_ptp(real_n3, 100.0) < 2.5
     assert 0.5 < np.std(eeg[:6]) / np.std(real_n2) < 2.0

@@ -1,14 +1,22 @@
-"""The committed demo checkpoint: it loads, and meets the quality bar on nights it never saw."""
+"""The committed demo checkpoint: it loads, meets the quality bar on nights it never saw, and stages a
+piece of a night as it stages the same epochs inside the night."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 
 from mesa_report.model.checkpoint import checkpoint_summary, load_model
-from mesa_report.demo import DEMO_CHECKPOINT, demo_store, load_events
+from mesa_report.demo import (DEMO_CHECKPOINT, demo_store, generate_night, load_events, write_edf,
+                              write_nsrr_xml)
 from mesa_report.demo.evaluate import evaluate_on_fresh_nights
+from mesa_report.demo.recording import cut_night
 from mesa_report.explain.faithfulness import collect_samples, deletion_test, pointing_game
+from mesa_report.inference.cohort import infer_night
+from mesa_report.data.ingest import preprocess
+from mesa_report.scoring.metrics import classification_metrics
 from mesa_report.data.store import NightStore
 
 pytestmark = pytest.mark.skipif(not DEMO_CHECKPOINT.is_file(), reason="demo checkpoint not built yet")
@@ -62,6 +70,32 @@ def test_rollout_deletes_what_matters_and_points_at_k_complexes(held_out_samples
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="generator v4 plants spindles at the real density (about 4 a minute): "
+                   "37 % of an N2 epoch's tokens count as a hit, so 3x chance would need a hit rate above 1, "
+                   "and the retrained model stages N2 by background and K-complexes (FAITHFULNESS.md, issue 20)")
 def test_rollout_points_at_spindles(held_out_samples):
     pointing = _rollout_pointing(held_out_samples)
     assert pointing.hit_rate("spindle") >= 3 * pointing.chance["spindle"]
+
+
+@pytest.mark.slow
+def test_a_half_hour_piece_is_staged_as_inside_its_night(tmp_path):
+    """Cut from a fresh night and preprocessed on its own, a 30-minute piece gets the stages the same
+    epochs get inside the whole night: the per-night scaling must not decide the stage."""
+    model = load_model(DEMO_CHECKPOINT)
+    night = generate_night(951, hours=4.0, seed=515)
+    firsts = (60, 200, 400)  # pieces of 60 epochs: mostly N3/N4, mixed, mostly N2
+    pieces = [dataclasses.replace(cut_night(night, first, 60), mesaid=952 + k)
+              for k, first in enumerate(firsts)]
+    edf_dir, store_dir = tmp_path / "edf", tmp_path / "store"
+    for recording in [night, *pieces]:
+        write_edf(recording, edf_dir / f"{recording.record_id}.edf")
+        write_nsrr_xml(recording, edf_dir / f"{recording.record_id}-nsrr.xml")
+    assert not preprocess(edf_dir, store_dir, progress=False).failed
+    store = NightStore(store_dir)
+    whole = infer_night(model, store.night(951)).pred
+    inside = np.concatenate([whole[first:first + 60] for first in firsts])
+    alone = np.concatenate([infer_night(model, store.night(piece.mesaid)).pred for piece in pieces])
+    assert len(set(inside.tolist())) >= 3  # the pieces hold several stages
+    agreement = classification_metrics(inside, alone, model.config.class_names)
+    assert agreement.kappa >= 0.8, agreement.kappa
