@@ -18,7 +18,10 @@ import pytest
 from mesa_report.demo import generate_night, write_edf, write_nsrr_xml
 from mesa_report.core.errors import MesaReportError
 from mesa_report.core.fileio import PART_SUFFIX, atomic_write, remove_partial_files, write_bytes_atomic
-from mesa_report.data.store import NightStore, load_signal, night_filename, read_index
+from mesa_report.data.index_csv import read_index
+from mesa_report.data.night_files import load_signal
+from mesa_report.data.night_ids import night_filename
+from mesa_report.data.store import NightStore
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
 

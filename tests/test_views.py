@@ -21,7 +21,7 @@ from mesa_report.explain.methods import METHODS
 from mesa_report.explain.selection import informative_epochs
 from mesa_report.explain.view_scales import FLAT_FRACTION, MIN_COLOUR_SPAN, SELF_OFF_SCALE, colour_span
 from mesa_report.explain.views import ViewChoice, ignored_choices, night_sample_views, sample_name
-from mesa_report.inference.night import infer_night
+from mesa_report.inference.cohort import infer_night
 from mesa_report.model.checkpoint import load_model
 from mesa_report.render.vega import chart_spec, render_chart
 from mesa_report.report.document import build_report, choose_samples
