@@ -19,7 +19,7 @@ from mesa_report.app import support
 from mesa_report.charts import core as charts
 from mesa_report.core.errors import MesaReportError
 from mesa_report.core.vocabulary import channel_label
-from mesa_report.data.store import record_id
+from mesa_report.data.night_ids import record_id
 from mesa_report.explain import views
 
 st.set_page_config(page_title="mesa-report", page_icon="🧠", layout="wide")

@@ -32,13 +32,17 @@ import torch
 
 from mesa_report.model.checkpoint import file_sha256
 from mesa_report.explain.cohort_table import table_row
-from mesa_report.inference.cohort import _Transfer, infer_cohort, infer_night
+from mesa_report.inference.cohort import infer_cohort, infer_night
+from mesa_report.inference.device_transfer import DeviceTransfer
 from mesa_report.inference.stored import NightResult
 from mesa_report.inference.night import sample_starts
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
 from mesa_report.core.vocabulary import EPOCH_SAMPLES
-from mesa_report.data.store import Night, night_filename, stage_string, write_night
+from mesa_report.data.night_files import write_night
+from mesa_report.data.night_ids import night_filename
+from mesa_report.data.stage_strings import stage_string
+from mesa_report.data.store import Night
 
 MESA_NIGHTS = 2056
 MESA_EPOCHS = 2_200_000
@@ -98,7 +102,7 @@ def component_costs(model, night: MemoryNight, folder: Path) -> list[list[str]]:
     span = cfg.seq_len * cfg.time_steps
     windows = [night.signal[: cfg.num_channels, s * cfg.time_steps:s * cfg.time_steps + span]
                .view(cfg.num_channels, cfg.seq_len, cfg.time_steps) for s in starts.tolist()]  # (C, S, T) each
-    transfer = _Transfer(next(model.parameters()).device)  # the loading thread's own copy path
+    transfer = DeviceTransfer(next(model.parameters()).device)  # the loading thread's own copy path
     buffer = transfer.host_empty((len(windows), *windows[0].shape), torch.float32)  # (W, C, S, T)
     stack_s = _seconds(lambda: transfer.assemble(windows, buffer))
     result = next(infer_cohort(model, [night]))

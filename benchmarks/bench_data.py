@@ -29,7 +29,8 @@ import torch
 from mesa_report.data.dataset import MesaWindowDataset, create_mesa_dataloader
 from mesa_report.data.ingest import preprocess
 from mesa_report.core.vocabulary import EPOCH_SAMPLES, SEQ_LEN, SFREQ_HZ
-from mesa_report.data.store import night_filename, write_index
+from mesa_report.data.index_csv import write_index
+from mesa_report.data.night_ids import night_filename
 
 EDF_RATE_HZ = 256
 EDF_CHANNELS = ("EEG1", "EEG2", "EEG3", "EOG-L", "EOG-R", "EMG", "EKG", "Flow", "Thor", "Abdo",

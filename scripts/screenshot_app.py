@@ -28,7 +28,7 @@ from mesa_report.app.server import (  # noqa: E402
     wait_for_charts,
 )
 from mesa_report.app.sources import demo_sources  # noqa: E402
-from mesa_report.data.store import record_id  # noqa: E402
+from mesa_report.data.night_ids import record_id  # noqa: E402
 
 
 def main() -> int:

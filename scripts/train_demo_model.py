@@ -51,7 +51,7 @@ def build_cohort(work_dir: Path, n_recordings: int) -> tuple[Path, Path]:
     from mesa_report.demo.generate import GENERATOR_VERSION, generate_night
     from mesa_report.demo.recording import cut_night
     from mesa_report.data.ingest import preprocess
-    from mesa_report.data.store import update_index
+    from mesa_report.data.index_merge import update_index
 
     root = work_dir / f"cohort-v{GENERATOR_VERSION}-{n_recordings}"
     edf_dir, store_dir = root / "edf", root / "preprocessed"

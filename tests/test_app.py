@@ -29,7 +29,10 @@ from mesa_report.scoring.metrics import night_metrics
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
 from mesa_report.core.vocabulary import stage_name
-from mesa_report.data.store import NightStore, night_filename, write_index, write_night
+from mesa_report.data.index_csv import write_index
+from mesa_report.data.night_files import write_night
+from mesa_report.data.night_ids import night_filename
+from mesa_report.data.store import NightStore
 
 from .browser_helpers import chart_data, chart_titled, demo_env
 from .conftest import REPO_ROOT, TINY

@@ -8,7 +8,9 @@ import torch
 from mesa_report.model.checkpoint import save_checkpoint
 from mesa_report.model.config import ModelConfig
 from mesa_report.model.network import MesaTransformer
-from mesa_report.data.store import night_filename, write_index, write_night
+from mesa_report.data.index_csv import write_index
+from mesa_report.data.night_files import write_night
+from mesa_report.data.night_ids import night_filename
 
 from .conftest import TINY
 from .test_app import app, sources, submit_sources  # noqa: F401  (app is a fixture)

@@ -3,11 +3,8 @@ entries recomputed, reports made by the report command's functions, failures lis
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -21,9 +18,11 @@ from mesa_report.demo import demo_store
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
 from mesa_report.report.document import choose_samples
-from mesa_report.data.store import write_index, write_night
+from mesa_report.data.index_csv import write_index
+from mesa_report.data.night_files import write_night
 
-from .conftest import REPO_ROOT, TINY, randomise_batchnorm
+from .conftest import TINY, randomise_batchnorm
+from .kill_helpers import run_until_call
 
 SUMMARY_LINE = re.compile(r"(\d+) night\(s\): (\d+) computed, (\d+) from the cache")
 
@@ -61,13 +60,11 @@ def test_local_and_ray_engines_give_the_same_table(demo, tiny_checkpoint, tmp_pa
     ray = pytest.importorskip("ray")
     assert main(_args(demo, tiny_checkpoint, tmp_path / "local", tmp_path / "cache-local")) == 0
     assert _summary(capsys.readouterr().out) == (3, 3, 0)
-    started = time.perf_counter()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         assert main(_args(demo, tiny_checkpoint, tmp_path / "ray", tmp_path / "cache-ray", "--engine", "ray")) == 0
     finally:
         ray.shutdown()
-    print(f"ray start, batch and shutdown: {time.perf_counter() - started:.1f} s")
     assert _summary(capsys.readouterr().out) == (3, 3, 0)
     local, distributed = _table(tmp_path / "local"), _table(tmp_path / "ray")
     pd.testing.assert_frame_equal(local, distributed, rtol=1e-4)
@@ -79,27 +76,16 @@ def test_local_and_ray_engines_give_the_same_table(demo, tiny_checkpoint, tmp_pa
     np.testing.assert_allclose(shares, 1.0, atol=1e-3)
 
 
-@pytest.mark.slow
-def test_a_killed_batch_reruns_only_what_is_missing(demo, tmp_path, capsys):
-    # the seed's full-size model: slow enough on this CPU (about 2 s a night) to be killed mid-cohort
-    checkpoint = save_checkpoint(tmp_path / "seed-size.pth", MesaTransformer(ModelConfig()).eval())
+def test_a_killed_batch_reruns_only_what_is_missing(demo, tiny_checkpoint, tmp_path, capsys):
     cache, out = tmp_path / "cache", tmp_path / "out"
-    argv = _args(demo, checkpoint, out, cache, "--batch_size", "3")  # one batch per 60-epoch night
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "mesa_report.cli.main", *argv], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 180
-    while not list(cache.glob("*.npz")):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "no night finished in time"
-        time.sleep(0.02)
-    process.kill()  # SIGKILL: no clean-up of any kind
-    process.communicate()
-    finished = len(list(cache.glob("*.npz")))
-    assert process.returncode != 0 and 1 <= finished < 3
+    argv = _args(demo, tiny_checkpoint, out, cache, "--batch_size", "3")  # one batch per 60-epoch night
+    # killed right after the first night's cache entry is written, before any other night is stored
+    assert run_until_call("mesa_report.inference.results:ResultCache.put", 1, argv, tmp_path / "stderr.txt"), \
+        (tmp_path / "stderr.txt").read_text()
+    assert [entry.name.split("_")[0] for entry in cache.glob("*.npz")] == ["mesa-sleep-0001"]
     assert not (out / "cohort.csv").exists()
     assert main(argv) == 0
-    assert _summary(capsys.readouterr().out) == (3, 3 - finished, finished)
+    assert _summary(capsys.readouterr().out) == (3, 2, 1)
     assert _table(out)["mesaid"].tolist() == [1, 2, 3]
     for entry in cache.glob("*.npz"):
         NightResult.load(entry).check()

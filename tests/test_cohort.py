@@ -9,12 +9,15 @@ import pytest
 import torch
 
 from mesa_report.explain.cohort_table import night_summary, table_row, write_table
-from mesa_report.inference.cohort import NightFailure, NightResult, infer_cohort
+from mesa_report.inference.cohort import infer_cohort
+from mesa_report.inference.stored import NightFailure, NightResult
 from mesa_report.core.errors import ConfigError, DataError
 from mesa_report.inference.cohort import infer_night
 from mesa_report.inference.night import NightInference
 from mesa_report.scoring.metrics import night_metrics
-from mesa_report.data.store import Night, stage_string, write_night
+from mesa_report.data.night_files import write_night
+from mesa_report.data.stage_strings import stage_string
+from mesa_report.data.store import Night
 from mesa_report.explain.summaries import summarise_night
 from mesa_report.scoring.sleep_stats import SLEEP_STAT_KEYS, awakenings, sleep_statistics
 

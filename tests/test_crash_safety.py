@@ -1,13 +1,12 @@
-"""Crash safety: commands killed with SIGKILL at random points, then rerun, end with exactly the
-complete set of outputs and no truncated file under a final name; a full disk leaves nothing."""
+"""Crash safety: commands killed with SIGKILL in the middle of an atomic write (its data written, not
+yet under its final name), then rerun, end with exactly the complete set of outputs and no truncated
+file under a final name; a full disk leaves nothing."""
 
 from __future__ import annotations
 
 import errno
 import json
 import os
-import random
-import signal
 import subprocess
 import sys
 import time
@@ -18,12 +17,19 @@ import pytest
 from mesa_report.demo import generate_night, write_edf, write_nsrr_xml
 from mesa_report.core.errors import MesaReportError
 from mesa_report.core.fileio import PART_SUFFIX, atomic_write, remove_partial_files, write_bytes_atomic
-from mesa_report.data.store import NightStore, load_signal, night_filename, read_index
+from mesa_report.data.index_csv import read_index
+from mesa_report.data.night_files import load_signal
+from mesa_report.data.night_ids import night_filename
+from mesa_report.data.store import NightStore
+
+from .kill_helpers import run_until_call
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
 
 N_NIGHTS = 4
-KILL_POINTS_S = (0.8, 2.0, 3.5)
+KILL_AT_WRITES = (1, 2, 3)
+"""Each run is killed after this many atomic writes of its own (``os.fsync`` comes just before the
+rename), so every kill leaves a complete temporary file that never got its final name."""
 
 
 @pytest.fixture(scope="module")
@@ -36,20 +42,10 @@ def edf_dir(tmp_path_factory):
     return folder
 
 
-def _command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mesa_report.cli.main", *args]
-
-
-def _run_and_kill(cmd: list[str], after_s: float) -> bool:
-    """Start ``cmd``, SIGKILL it after ``after_s`` seconds; True when it was still running."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        proc.wait(timeout=after_s)
-        return False
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        return True
+def _kill_mid_write(argv: list[str], nth_write: int, tmp_path: Path) -> None:
+    """Run ``mesa-report argv`` and SIGKILL it inside its ``nth_write``-th atomic write."""
+    log = tmp_path / f"stderr-{nth_write}.txt"
+    assert run_until_call("os:fsync", nth_write, argv, log), f"ended before write {nth_write}: {log.read_text()}"
 
 
 def _check_store(folder: Path) -> None:
@@ -64,23 +60,21 @@ def _check_store(folder: Path) -> None:
     assert len(read_index(folder / "mesa_final.csv")) == N_NIGHTS
 
 
-def test_preprocess_killed_at_random_points_then_rerun_completes(edf_dir, tmp_path):
+def test_preprocess_killed_mid_write_then_rerun_completes(edf_dir, tmp_path):
     out = tmp_path / "store"
-    cmd = _command("preprocess", "--edf_dir", str(edf_dir), "--output_dir", str(out), "--no_progress")
-    rng = random.Random(0)
-    killed = 0
-    for base in KILL_POINTS_S:
-        killed += _run_and_kill(cmd, base + rng.uniform(0, 0.5))
-        if out.exists():  # whatever is there under a final name must be whole
-            for pt in out.glob("*_preprocessed.pt"):
-                load_signal(pt)
-    assert killed >= 1, "the command finished before any kill point: make the nights longer"
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    argv = ["preprocess", "--edf_dir", str(edf_dir), "--output_dir", str(out), "--no_progress"]
+    for nth_write in KILL_AT_WRITES:
+        _kill_mid_write(argv, nth_write, tmp_path)
+        assert list(out.glob(f"*{PART_SUFFIX}"))  # the write it was killed in
+        for pt in out.glob("*_preprocessed.pt"):  # whatever is there under a final name is whole
+            load_signal(pt)
+    done = subprocess.run([sys.executable, "-m", "mesa_report.cli.main", *argv], capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr
     _check_store(out)
 
 
-def test_report_killed_at_random_points_then_rerun_completes(edf_dir, tmp_path, monkeypatch):
+def test_report_killed_mid_write_then_rerun_completes(edf_dir, tmp_path, monkeypatch):
     import torch
 
     from mesa_report.model.checkpoint import save_checkpoint
@@ -96,17 +90,16 @@ def test_report_killed_at_random_points_then_rerun_completes(edf_dir, tmp_path, 
     torch.manual_seed(0)
     checkpoint = save_checkpoint(tmp_path / "tiny.pth", MesaTransformer(ModelConfig(**TINY)).eval())
     out = tmp_path / "reports"
-    cmd = _command("report", "--all", "--checkpoint_path", str(checkpoint), "--preprocessed_dir", str(store),
-                   "--output_dir", str(out), "--num_samples", "1", "--quiet")
-    rng = random.Random(1)
-    killed = 0
-    for base in KILL_POINTS_S:
-        killed += _run_and_kill(cmd, 2.0 + base * 2 + rng.uniform(0, 1.0))
+    argv = ["report", "--all", "--checkpoint_path", str(checkpoint), "--preprocessed_dir", str(store),
+            "--output_dir", str(out), "--num_samples", "1", "--quiet"]
+    for nth_write in KILL_AT_WRITES:
+        _kill_mid_write(argv, nth_write, tmp_path)
+        assert list(tmp_path.rglob(f"*{PART_SUFFIX}"))  # the write it was killed in (a report or a cache entry)
         for pdf in out.glob("*.pdf") if out.exists() else ():
             data = pdf.read_bytes()  # a file under a final name is always whole
             assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF"), pdf.name
-    assert killed >= 1, "the command finished before any kill point"
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "mesa_report.cli.main", *argv], capture_output=True, text=True,
+                          timeout=600)
     assert done.returncode == 0, done.stderr
     names = sorted(p.name for p in out.iterdir())
     expected = sorted(f"mesa-sleep-{m:04d}_report.{ext}" for m in range(1, N_NIGHTS + 1)

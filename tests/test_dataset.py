@@ -10,7 +10,9 @@ import torch
 from mesa_report.data.dataset import MesaWindowDataset, create_mesa_dataloader, window_starts
 from mesa_report.core.errors import ConfigError, DataError
 from mesa_report.core.vocabulary import EPOCH_SAMPLES
-from mesa_report.data.store import night_filename, write_index, write_night
+from mesa_report.data.index_csv import write_index
+from mesa_report.data.night_files import write_night
+from mesa_report.data.night_ids import night_filename
 
 E = EPOCH_SAMPLES
 

@@ -20,7 +20,8 @@ from mesa_report.demo import (CACHE_ENV, CHANNELS, EVENT_COLUMNS, default_cache_
                               night_from_stages, write_edf, write_events_csv, write_nsrr_xml)
 from mesa_report.demo.generate import EVENT_STAGES, GENERATOR_VERSION, stage_runs
 from mesa_report.core.errors import ConfigError
-from mesa_report.data.store import parse_stage_string, read_index
+from mesa_report.data.index_csv import read_index
+from mesa_report.data.stage_strings import parse_stage_string
 
 W, N1, N2, N3, N4, REM = range(6)
 SFREQ = 256.0

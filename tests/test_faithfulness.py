@@ -10,7 +10,9 @@ import torch
 from mesa_report.explain.faithfulness import (DELETION_FRACTIONS, DeletionResult, Samples, _delete, _hit_mask,
                                       collect_samples, deletion_test, faithfulness_table, format_table, pointing_game,
                                       reinitialised_copy, sanity_check, stored_maps)
-from mesa_report.data.store import NightStore, write_index, write_night
+from mesa_report.data.index_csv import write_index
+from mesa_report.data.night_files import write_night
+from mesa_report.data.store import NightStore
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from mesa_report.data.annotations import read_stages
 from mesa_report.core.errors import MesaReportError
-from mesa_report.data.ingest import read_edf_channels
-from mesa_report.data.store import parse_stage_string, read_index
+from mesa_report.data.edf_channels import read_edf_channels
+from mesa_report.data.index_csv import read_index
+from mesa_report.data.stage_strings import parse_stage_string
 
 
 CONCEPTS = ["Wake|0", "Stage 1 sleep|1", "Stage 2 sleep|2", "Stage 3 sleep|3", "Stage 4 sleep|4",

@@ -23,8 +23,11 @@ from mesa_report.core.errors import CheckpointError, ConfigError, DataError
 from mesa_report.data.ingest import preprocess
 from mesa_report.model.config import ModelConfig
 from mesa_report.model.network import MesaTransformer
-from mesa_report.data.store import (EPOCH_SAMPLES as E, NightStore, load_signal, night_filename,
-                               sidecar_filename, write_index, write_night)
+from mesa_report.core.vocabulary import EPOCH_SAMPLES as E
+from mesa_report.data.index_csv import write_index
+from mesa_report.data.night_files import load_signal, write_night
+from mesa_report.data.night_ids import night_filename, sidecar_filename
+from mesa_report.data.store import NightStore
 
 from .conftest import REPO_ROOT, TINY
 from .test_checkpoint import _seed_style_checkpoint

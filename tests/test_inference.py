@@ -9,7 +9,8 @@ import torch
 from mesa_report.core.errors import ConfigError, DataError
 from mesa_report.inference.cohort import infer_night
 from mesa_report.inference.night import NightInference, sample_starts
-from mesa_report.data.store import Night, write_night
+from mesa_report.data.night_files import write_night
+from mesa_report.data.store import Night
 
 
 @pytest.fixture

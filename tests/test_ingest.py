@@ -13,10 +13,13 @@ from scipy import signal as sps
 
 from mesa_report.cli.main import main
 from mesa_report.core.errors import ConfigError
-from mesa_report.data.ingest import (bandpass_and_scale, preprocess, preprocess_night,
-                                resample_to_store)
+from mesa_report.data.ingest import preprocess
+from mesa_report.data.night_ingest import preprocess_night
+from mesa_report.data.signal_filters import bandpass_and_scale, resample_to_store
 from mesa_report.core.vocabulary import EPOCH_SAMPLES
-from mesa_report.data.store import NightStore, read_index, read_sidecar
+from mesa_report.data.index_csv import read_index
+from mesa_report.data.night_files import read_sidecar
+from mesa_report.data.store import NightStore
 
 E = EPOCH_SAMPLES
 MESA_CHANNELS = (("EEG1", 256), ("EEG2", 256), ("EEG3", 256), ("Thor", 32))

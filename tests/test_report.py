@@ -45,7 +45,9 @@ from mesa_report.report.document import (
     write_reports,
 )
 from mesa_report.core.vocabulary import CLASS_NAMES_6
-from mesa_report.data.store import NightStore, write_index, write_night
+from mesa_report.data.index_csv import write_index
+from mesa_report.data.night_files import write_night
+from mesa_report.data.store import NightStore
 
 from .browser_helpers import DEMO_HOURS, DEMO_NIGHTS
 from .conftest import TINY

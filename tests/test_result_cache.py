@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from mesa_report.core.errors import ConfigError
-from mesa_report.data.store import Night, write_night
-from mesa_report.inference.cohort import NightResult, infer_cohort
+from mesa_report.data.night_files import write_night
+from mesa_report.data.store import Night
+from mesa_report.inference.cohort import infer_cohort
+from mesa_report.inference.stored import NightResult
 from mesa_report.inference.results import ResultCache, default_results_dir
 from mesa_report.inference.service import ResultsService
 from mesa_report.model.checkpoint import file_sha256, save_checkpoint

@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from mesa_report.cli.main import main
 from mesa_report.core.errors import ConfigError, DataError
-from mesa_report.data.store import Night, write_night
+from mesa_report.data.night_files import write_night
+from mesa_report.data.store import Night
 from mesa_report.inference import cohort
 from mesa_report.inference.results import ResultCache
 from mesa_report.inference.service import ResultsService

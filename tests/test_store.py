@@ -16,7 +16,12 @@ from hypothesis import strategies as st
 
 from mesa_report.core.errors import ConfigError, DataError
 from mesa_report.core.vocabulary import EPOCH_SAMPLES
-from mesa_report.data.store import Night, NightStore, index_path, label_counts, night_filename, parse_record_id, parse_stage_string, read_index, record_id, stage_string, update_index, write_index, write_night
+from mesa_report.data.index_csv import index_path, read_index, write_index
+from mesa_report.data.index_merge import update_index
+from mesa_report.data.night_files import write_night
+from mesa_report.data.night_ids import night_filename, parse_record_id, record_id
+from mesa_report.data.stage_strings import label_counts, parse_stage_string, stage_string
+from mesa_report.data.store import Night, NightStore
 
 E = EPOCH_SAMPLES
 

@@ -7,7 +7,8 @@ import pytest
 
 from mesa_report.core.errors import ConfigError
 from mesa_report.inference.cohort import infer_night
-from mesa_report.data.store import Night, write_night
+from mesa_report.data.night_files import write_night
+from mesa_report.data.store import Night
 from mesa_report.explain.summaries import summarise_night
 
 

@@ -8,7 +8,7 @@ import edfio
 import numpy as np
 import pytest
 
-from mesa_report.data.ingest import preprocess_night
+from mesa_report.data.night_ingest import preprocess_night
 from mesa_report.data.store import Night
 from mesa_report.core.time_axis import CLOCK_ONLY_DATE, TimeAxis, recording_start
 

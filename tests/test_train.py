@@ -9,7 +9,8 @@ import torch
 from mesa_report.model.checkpoint import load_model
 from mesa_report.cli.main import main
 from mesa_report.core.errors import DataError
-from mesa_report.data.store import write_index, write_night
+from mesa_report.data.index_csv import write_index
+from mesa_report.data.night_files import write_night
 from mesa_report.model.train import TrainOptions, class_weights, focal_loss, train
 
 from .conftest import TINY

@@ -11,7 +11,9 @@ from mesa_report.app.state import ViewRequest, resolve_view
 from mesa_report.core.errors import ConfigError
 from mesa_report.inference.cohort import infer_night
 from mesa_report.report.document import choose_samples
-from mesa_report.data.store import Night, stage_string, write_night
+from mesa_report.data.night_files import write_night
+from mesa_report.data.stage_strings import stage_string
+from mesa_report.data.store import Night
 from mesa_report.explain.wrong_epochs import least_confident_epochs, probability_column, report_anchor, wrong_epochs
 
 N_EPOCHS = 47  # samples start at 0, 20 and 27: epochs 27-39 are in two samples

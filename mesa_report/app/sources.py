@@ -26,7 +26,9 @@ from mesa_report.core.errors import CheckpointError, DataError, MesaReportError
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
 from mesa_report.core.settings import load_settings
-from mesa_report.data.store import INDEX_NAME, Night, NightStore, night_filename, record_id
+from mesa_report.data.index_csv import INDEX_NAME
+from mesa_report.data.store import Night, NightStore
+from mesa_report.data.night_ids import night_filename, record_id
 
 
 UNTRAINED_NAME = "untrained_model.pth"

@@ -28,7 +28,7 @@ import numpy as np
 from mesa_report.core.errors import DataError
 from mesa_report.explain.selection import rank_epochs, wrong_predictions
 from mesa_report.core.vocabulary import UNSCORED
-from mesa_report.data.store import parse_record_id, record_id
+from mesa_report.data.night_ids import parse_record_id, record_id
 
 QUERY_KEYS = ("subject", "sample", "epoch", "channel", "layer", "head", "method", "scheme")
 """Query parameters the app reads and writes, in URL order (also the widgets' session keys)."""

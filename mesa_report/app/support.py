@@ -39,7 +39,8 @@ from mesa_report.explain.methods import METHODS
 from mesa_report.render.vega import chart_spec, render_chart
 from mesa_report.report.document import render_report_html, render_report_pdf
 from mesa_report.explain.selection import wrong_predictions
-from mesa_report.data.store import Night, record_id
+from mesa_report.data.store import Night
+from mesa_report.data.night_ids import record_id
 from mesa_report.explain.views import (SampleAttention, ViewChoice, head_choices, layer_choices, night_sample_views,
                                        sample_number)
 

@@ -158,7 +158,7 @@ def _summary(args: argparse.Namespace, outcomes: list, computed: int, cached: in
              table: Path) -> int:
     """Print what the batch did and list its failures; the exit status."""
     from mesa_report.core.jobs import failure_lines
-    from mesa_report.data.store import record_id
+    from mesa_report.data.night_ids import record_id
 
     failed = [o for o in outcomes if o.failed]
     damaged_text = (f" ({damaged} damaged cache entr{'y' if damaged == 1 else 'ies'} recomputed)"

@@ -36,7 +36,8 @@ def _held_out(store) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mesa_report.data.store import NightStore, parse_record_id
+    from mesa_report.data.night_ids import parse_record_id
+    from mesa_report.data.store import NightStore
     from mesa_report.demo import events_filename, load_events
     from mesa_report.explain.faithfulness import collect_samples, faithfulness_table, format_table, stored_maps
     from mesa_report.inference.service import ResultsService

@@ -7,7 +7,7 @@ import sys
 
 from mesa_report.core.vocabulary import STORE_CHANNEL_NAMES as DEFAULT_CHANNEL_NAMES
 
-from mesa_report.data.store import INDEX_NAME
+from mesa_report.data.index_csv import INDEX_NAME
 
 _MAX_WARNINGS_SHOWN = 20
 

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from mesa_report.cli.sources import resolve_sources
     from mesa_report.core.errors import ConfigError
     from mesa_report.core.jobs import check_workers, failure_lines
-    from mesa_report.data.store import record_id
+    from mesa_report.data.night_ids import record_id
     from mesa_report.inference.results import default_results_dir
     from mesa_report.pipeline.reports import (ReportOptions, ReportSetup, check_writable, choose_subjects,
                                               report_subjects)

@@ -18,7 +18,8 @@ from torch.utils.data import DataLoader, Dataset
 from mesa_report.core.errors import ConfigError, DataError
 from mesa_report.core.vocabulary import UNSCORED
 from mesa_report.core.vocabulary import EPOCH_SECONDS, NUM_EEG_CHANNELS, SEQ_LEN, SFREQ_HZ
-from mesa_report.data.store import NightStore, record_id
+from mesa_report.data.night_ids import record_id
+from mesa_report.data.store import NightStore
 
 _MAX_LISTED = 5
 
@@ -98,7 +99,8 @@ class MesaWindowDataset(Dataset):
     Examples
     --------
     >>> import tempfile
-    >>> from mesa_report.data.store import write_index, write_night
+    >>> from mesa_report.data.index_csv import write_index
+    >>> from mesa_report.data.night_files import write_night
     >>> folder = tempfile.mkdtemp()
     >>> _ = write_night(folder, 1, np.zeros((4, 4 * 3840), np.float32), np.zeros(4))
     >>> _ = write_index(folder, [{"mesaid": 1, "sleep_stages": "0122"}])
@@ -151,7 +153,8 @@ class MesaWindowDataset(Dataset):
         Examples
         --------
         >>> import tempfile
-        >>> from mesa_report.data.store import write_index, write_night
+        >>> from mesa_report.data.index_csv import write_index
+        >>> from mesa_report.data.night_files import write_night
         >>> folder = tempfile.mkdtemp()
         >>> _ = write_night(folder, 3, np.zeros((4, 2 * 3840), np.float32), np.zeros(2))
         >>> _ = write_index(folder, [{"mesaid": 3, "sleep_stages": "00"}])
@@ -186,7 +189,8 @@ def create_mesa_dataloader(preprocessed_dir, csv_path, seq_len: int = SEQ_LEN,
     Examples
     --------
     >>> import tempfile
-    >>> from mesa_report.data.store import write_index, write_night
+    >>> from mesa_report.data.index_csv import write_index
+    >>> from mesa_report.data.night_files import write_night
     >>> folder = tempfile.mkdtemp()
     >>> _ = write_night(folder, 1, np.zeros((4, 3 * 3840), np.float32), np.zeros(3))
     >>> _ = write_index(folder, [{"mesaid": 1, "sleep_stages": "000"}])

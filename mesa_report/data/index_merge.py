@@ -1,6 +1,6 @@
 """Merging rows into an existing index CSV without rewriting what the caller did not make.
 
-:func:`merge_index` is what ``preprocess`` (and :func:`mesa_report.data.store.update_index`) use to put
+:func:`merge_index` is what ``preprocess`` (and :func:`update_index`) use to put
 their nights into a store's index: every row of another night stays byte-for-byte as the user
 wrote it (its id spelling — ``0007`` stays ``0007`` —, its columns, its order, its duplicates);
 only the rows naming one of the given nights are updated, and only in the columns given, and
@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from mesa_report.core.fileio import write_text_atomic
-from mesa_report.data.store import ID_COLUMNS, _records, parse_record_id, read_index, record_id, write_index
+from mesa_report.data.index_csv import ID_COLUMNS, INDEX_NAME, _records, index_path, read_index, write_index
+from mesa_report.data.night_ids import parse_record_id, record_id
 
 
 def check_index(csv_path: str | Path) -> None:
@@ -26,7 +27,7 @@ def check_index(csv_path: str | Path) -> None:
     Raises
     ------
     DataError
-        If the file exists but cannot be used (see :func:`mesa_report.data.store.read_index`).
+        If the file exists but cannot be used (see :func:`mesa_report.data.index_csv.read_index`).
 
     Examples
     --------
@@ -125,3 +126,24 @@ def _column(frame: pd.DataFrame, key: str, id_column: str) -> str:
     by_lower = {str(column).strip().lower(): column for column in frame.columns}
     return by_lower.get(str(key).strip().lower(), str(key))
 
+
+def update_index(target: str | Path, rows: Iterable[Mapping[str, Any]] | pd.DataFrame,
+                 csv_name: str = INDEX_NAME) -> Path:
+    """Merge rows into an index CSV atomically: rows of the same night updated, new ones appended.
+
+    Columns the new rows do not carry keep their old values (e.g. a ``split`` column added by
+    hand); rows of other nights are kept exactly as written (id spelling included); rows keep the
+    existing order, new nights follow in the order given (see :func:`merge_index`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = write_index(folder, [{"mesaid": 1, "sleep_stages": "00", "split": "train"}])
+    >>> path = update_index(folder, [{"mesaid": 1, "sleep_stages": "01"}, {"mesaid": 2}])
+    >>> path.read_text().splitlines()
+    ['mesaid,sleep_stages,split', '1,01,train', '2,,']
+    """
+    path = index_path(target, csv_name)
+    merge_index(path, rows)
+    return path

@@ -25,9 +25,12 @@ from mesa_report.core.fileio import write_text_atomic
 from mesa_report.core.settings import CACHE_ENV, load_settings
 from mesa_report.core.settings import DEFAULT_DEMO_HOURS as DEFAULT_HOURS
 from mesa_report.core.settings import DEFAULT_DEMO_NIGHTS as DEFAULT_N_NIGHTS
-from mesa_report.data.ingest import PIPELINE_VERSION, preprocess
+from mesa_report.data.night_ingest import PIPELINE_VERSION
+from mesa_report.data.ingest import preprocess
 from mesa_report.core.vocabulary import SEQ_LEN
-from mesa_report.data.store import INDEX_NAME, record_id, update_index
+from mesa_report.data.index_csv import INDEX_NAME
+from mesa_report.data.night_ids import record_id
+from mesa_report.data.index_merge import update_index
 from mesa_report.demo.export import write_edf, write_events_csv, write_nsrr_xml
 from mesa_report.demo.generate import (CHANNELS, EPOCH_SECONDS, EVENT_COLUMNS, GENERATOR_VERSION, SyntheticNight,
                        generate_hypnogram, generate_night, night_from_stages)

@@ -35,7 +35,7 @@ from scipy.ndimage import uniform_filter1d
 
 from mesa_report.core.errors import ConfigError
 from mesa_report.core.vocabulary import CLASS_NAMES_6, EPOCH_SECONDS, UNSCORED
-from mesa_report.data.store import record_id
+from mesa_report.data.night_ids import record_id
 from mesa_report.demo.background import (EEG_CHANNELS, EEG_SFREQ_HZ, N1, N2, N3, N4, REM, W, chin_emg,
                                          draw_style, eeg_background, stage_rows)
 from mesa_report.demo.events import EVENT_STAGES, plant_events

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, find_peaks, sosfiltfilt, welch
 
-from mesa_report.data.ingest import BANDPASS_HZ
+from mesa_report.data.signal_filters import BANDPASS_HZ
 from mesa_report.core.vocabulary import CLASS_NAMES_6
 from mesa_report.core.vocabulary import EPOCH_SECONDS
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from mesa_report.core.fileio import write_text_atomic
-from mesa_report.data.store import record_id
+from mesa_report.data.night_ids import record_id
 from mesa_report.explain.summaries import NightSummary, summarise_night
 from mesa_report.inference.stored import NightResult
 from mesa_report.scoring.metrics import night_metrics

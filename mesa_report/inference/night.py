@@ -11,7 +11,8 @@ Examples
 --------
 >>> import tempfile, numpy as np, torch
 >>> from mesa_report.model.network import MesaTransformer, ModelConfig
->>> from mesa_report.data.store import Night, write_night
+>>> from mesa_report.data.night_files import write_night
+>>> from mesa_report.data.store import Night
 >>> path = write_night(tempfile.mkdtemp(), 1, np.random.randn(4, 45 * 3840).astype(np.float32),
 ...                    np.zeros(45, dtype=np.int64))
 >>> model = MesaTransformer(ModelConfig(d_model=32, dim_feedforward=64, cnn_channels=(8, 16),

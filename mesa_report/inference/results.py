@@ -37,8 +37,9 @@ from mesa_report import __version__
 from mesa_report.core.errors import ConfigError, MesaReportError
 from mesa_report.core.fileio import write_text_atomic
 from mesa_report.core.settings import load_settings
-from mesa_report.data.store import Night, record_id
-from mesa_report.inference.cohort import DetailPicker
+from mesa_report.data.night_ids import record_id
+from mesa_report.data.store import Night
+from mesa_report.inference.night_accumulator import DetailPicker
 from mesa_report.inference.stored import NightResult
 from mesa_report.model.checkpoint import file_sha256
 

@@ -35,7 +35,9 @@ import torch
 from mesa_report.core.errors import ConfigError, MesaReportError
 from mesa_report.data.store import Night
 from mesa_report.inference import cohort
+from mesa_report.inference.device_transfer import precision_of
 from mesa_report.inference.night import NightInference, ProgressFn, check_night_fits
+from mesa_report.inference.night_accumulator import DetailPicker
 from mesa_report.inference.results import ResultCache
 from mesa_report.inference.stored import NightFailure, NightResult
 from mesa_report.model.loaded import LoadedModel
@@ -94,7 +96,7 @@ class ResultsService:
         if not isinstance(loaded, LoadedModel):
             raise ConfigError("results are keyed by the checkpoint: pass the LoadedModel of "
                               "mesa_report.model.loaded.open_checkpoint, not a bare model")
-        precision = cohort.precision_of(loaded.device if device is None else device)
+        precision = precision_of(loaded.device if device is None else device)
         return self.cache.key_for(loaded.sha256, night, precision)
 
     # -- one night, every map ----------------------------------------------------------------
@@ -162,7 +164,7 @@ class ResultsService:
 
     # -- many nights, into the disk cache ----------------------------------------------------
     def lookup(self, loaded: LoadedModel, night: Night, *, device: str | torch.device | None = None,
-               full: bool = False, detail_samples: cohort.DetailPicker | None = None,
+               full: bool = False, detail_samples: DetailPicker | None = None,
                force: bool = False) -> Lookup:
         """The night's key and the cache entry that serves it (none with ``force``).
 
@@ -176,7 +178,7 @@ class ResultsService:
 
     def compute(self, loaded: LoadedModel, nights: Iterable[Night], keys: Mapping[int, str], *,
                 batch_size: int = 64, keep_attention: str = "summary",
-                detail_samples: cohort.DetailPicker | None = None) -> Iterator[tuple[int, str, str]]:
+                detail_samples: DetailPicker | None = None) -> Iterator[tuple[int, str, str]]:
         """Run the model over ``nights`` in shared batches and store each result under its key.
 
         Yields ``(mesaid, entry path, "")`` per night stored, ``(mesaid, "", error)`` per night

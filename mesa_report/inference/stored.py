@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from mesa_report.core.errors import DataError
-from mesa_report.data.store import Night, record_id
+from mesa_report.data.night_ids import record_id
+from mesa_report.data.store import Night
 from mesa_report.inference.night import NightInference, sample_starts
 
 

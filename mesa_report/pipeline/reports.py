@@ -31,7 +31,8 @@ from mesa_report import __version__
 from mesa_report.core.errors import ConfigError, DataError, ReportError
 from mesa_report.core.fileio import remove_partial_files
 from mesa_report.core.jobs import JobRunner, Outcome
-from mesa_report.data.store import Night, NightStore, parse_record_id, record_id
+from mesa_report.data.night_ids import parse_record_id, record_id
+from mesa_report.data.store import Night, NightStore
 from mesa_report.inference.night import NightInference
 from mesa_report.inference.results import ResultCache
 from mesa_report.inference.service import ResultsService

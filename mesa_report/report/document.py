@@ -52,7 +52,7 @@ from mesa_report.report.options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLE
 from mesa_report.explain.selection import informative_epochs, rank_samples, stage_transitions, wrong_predictions
 from mesa_report.explain.views import SampleAttention, night_sample_views
 from mesa_report.core.vocabulary import STAGE_COLOURS, UNSCORED, UNSCORED_COLOUR, channel_label, stage_name
-from mesa_report.data.store import record_id
+from mesa_report.data.night_ids import record_id
 from mesa_report.explain.wrong_epochs import report_anchor
 from mesa_report.core.time_axis import recording_start
 
