@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import functools
 import multiprocessing
+import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,15 +107,40 @@ def _start_worker() -> None:
     warm_up()
 
 
+@contextlib.contextmanager
+def _plain_main() -> Iterator[None]:
+    """This module as ``__main__`` while the worker process starts.
+
+    A spawned process first imports its parent's ``__main__``; Streamlit runs the app's script as
+    ``__main__``, so the worker would run the whole app (and start a worker of its own).
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = sys.modules[__name__]
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+def _worker_died(future: concurrent.futures.Future) -> bool:
+    return future.done() and not future.cancelled() and isinstance(future.exception(), BrokenProcessPool)
+
+
 class ReportBuilder:
     """Builds reports in one worker process and keeps the latest ones (see the module's docstring)."""
 
     def __init__(self) -> None:
-        self._pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker)
         self._lock = threading.Lock()
         self._futures: collections.OrderedDict = collections.OrderedDict()
-        self._pool.submit(int)  # starts the worker now, so it warms up before the first request
+        self._pool = self._start_pool()
+
+    @staticmethod
+    def _start_pool() -> concurrent.futures.ProcessPoolExecutor:
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker)
+        with _plain_main():
+            pool.submit(int)  # starts the worker now, so it warms up before the first request
+        return pool
 
     def request(self, job: ReportJob) -> None:
         """Queue the night's HTML then PDF report unless kept; drop queued reports of other nights."""
@@ -126,8 +154,13 @@ class ReportBuilder:
     def _submit(self, job: ReportJob, fmt: str) -> concurrent.futures.Future:
         key = (job, fmt)
         future = self._futures.get(key)
-        if future is None or future.cancelled():
-            future = self._futures[key] = self._pool.submit(build_report_bytes, job, fmt)
+        if future is None or future.cancelled() or _worker_died(future):
+            try:
+                future = self._pool.submit(build_report_bytes, job, fmt)
+            except (BrokenProcessPool, RuntimeError):  # the worker died (or was shut down): start another
+                self._pool = self._start_pool()
+                future = self._pool.submit(build_report_bytes, job, fmt)
+            self._futures[key] = future
         self._futures.move_to_end(key)
         while len(self._futures) > KEPT_REPORTS:
             self._futures.popitem(last=False)
