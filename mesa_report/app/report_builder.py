@@ -43,9 +43,6 @@ from mesa_report.app.warmup import warm_up
 from mesa_report.data.store import Night, record_id
 from mesa_report.inference.night import NightInference
 
-POLL_SECONDS = 1.0
-"""How often the buttons' line looks again while a report is being built."""
-
 KEPT_REPORTS = 16
 """Reports (of any night and format) kept by the builder; the oldest go first."""
 
@@ -208,24 +205,17 @@ def _progress_line(ready: dict[str, bool]) -> str:
 def draw_report_buttons(where, builder: ReportBuilder, job: ReportJob) -> None:
     """The report buttons of the night; a line under them says what is still being built.
 
-    While a report is being built the buttons' part of the page looks again every
-    :data:`POLL_SECONDS` (a fragment: the rest of the page does not rerun); once all are ready
-    the page reruns once, which stops the polling. A click before a report is ready waits for it.
+    The line is written when the page runs (opening a night, changing a setting); a click before
+    a report is ready waits for it. It is not refreshed on a timer: a fragment rerun every second
+    (``st.fragment(run_every=...)``) made Streamlit drop clicks on the charts made meanwhile
+    (the browser test's click on the inter-epoch heatmap, twice in two runs).
     """
     builder.request(job)
-    pending = not all(builder.ready(job).values())
-
-    @st.fragment(run_every=POLL_SECONDS if pending else None)
-    def buttons() -> None:
-        ready = builder.ready(job)
+    ready = builder.ready(job)
+    with where:
         for fmt, (label, mime) in support.REPORT_FORMATS.items():
             st.download_button(label, key=f"report_{fmt}", mime=mime, on_click="ignore",
                                file_name=f"{job.file_stem}.{fmt}",
                                data=functools.partial(builder.deliver, job, fmt))
         if not all(ready.values()):
-            st.caption(_progress_line(ready))
-        elif pending:
-            st.rerun()
-
-    with where:
-        buttons()
+            st.caption(_progress_line(ready) + " A click waits for it.")
