@@ -12,7 +12,7 @@ import functools
 
 import streamlit as st
 
-from mesa_report.app import night_overview
+from mesa_report.app import night_overview, report_builder
 from mesa_report.app import sources as app_sources
 from mesa_report.app import state as nav
 from mesa_report.app import support
@@ -24,6 +24,7 @@ from mesa_report.explain import views
 
 st.set_page_config(page_title="mesa-report", page_icon="🧠", layout="wide")
 state = st.session_state
+reports = report_builder.shared_builder()  # its worker starts now and warms up while this page is built
 request, url_problems = nav.session_request(state, st.query_params.to_dict())
 
 # ---- sources (sidebar) ------------------------------------------------------------------------
@@ -118,10 +119,7 @@ with numbers:
         accuracy.metric("Accuracy", f"{figures.stages.accuracy:.1%}")
         kappa.metric("Cohen's κ", f"{figures.kappa:.2f}")
         st.caption(f"{figures.n_scored} of {figures.n_epochs} epochs scored")
-    for fmt, (label, mime) in support.REPORT_FORMATS.items():
-        st.download_button(label, key=f"report_{fmt}", mime=mime, on_click="ignore",
-                           file_name=f"{record_id(subject)}_report.{fmt}",
-                           data=functools.partial(support.report_bytes, fmt, result, night, model))
+    report_builder.draw_report_buttons(st.container(), reports, report_builder.ReportJob.of(result, night, sources))
 if "confusion" in night_charts:
     support.draw_spec(confusion, night_charts["confusion"])
 night_overview.draw_statistics(st, overview)

@@ -1,0 +1,221 @@
+"""A night's reports built in the background when the night opens, so the buttons deliver at once.
+
+One worker process per server (:func:`shared_builder`, held by ``st.cache_resource``) builds
+reports one after the other. It is a process, not a thread: building a report is mostly Python
+(the report's charts, WeasyPrint's layout) and vl-convert holds the interpreter's lock while it
+draws, so a thread would slow every click of every session while it works. The worker pays
+the once-per-process costs first (:mod:`mesa_report.app.warmup`), then loads each checkpoint
+once.
+
+When a night opens, its HTML and then its PDF report are queued (:meth:`ReportBuilder.request`),
+keyed by the checkpoint's and the night's content stamps and the format; reports queued for other
+nights and not yet started are dropped. A download button waits for its report
+(:meth:`ReportBuilder.deliver`), and :func:`draw_report_buttons` shows what is still being built.
+
+Examples
+--------
+>>> builder = ReportBuilder()  # doctest: +SKIP
+>>> job = ReportJob.of(result, night, sources)  # doctest: +SKIP
+>>> builder.request(job)  # doctest: +SKIP
+>>> builder.deliver(job, "pdf")[:5]  # doctest: +SKIP
+b'%PDF-'
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextlib
+import functools
+import multiprocessing
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+
+from mesa_report.app import sources as app_sources
+from mesa_report.app import support
+from mesa_report.app.warmup import warm_up
+from mesa_report.data.store import Night, record_id
+from mesa_report.inference.night import NightInference
+
+KEPT_REPORTS = 16
+"""Reports (of any night and format) kept by the builder; the oldest go first."""
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    """What the worker needs to build a night's reports, and the key they are kept under."""
+
+    result: NightInference = field(compare=False, repr=False)  # sent to the worker as it is
+    checkpoint: Path
+    preprocessed_dir: Path
+    csv_path: Path | None
+    mesaid: int
+    stamps: tuple  # the checkpoint's and the night file's (path, mtime, size)
+
+    @classmethod
+    def of(cls, result: NightInference, night: Night, sources: app_sources.Sources) -> "ReportJob":
+        """The job of a night shown in the app.
+
+        Examples
+        --------
+        >>> ReportJob.of(result, night, sources).mesaid  # doctest: +SKIP
+        1
+        """
+        return cls(result, sources.checkpoint, sources.preprocessed_dir, sources.csv_path, night.mesaid,
+                   (app_sources.file_stamp(sources.checkpoint), app_sources.file_stamp(night.path)))
+
+    @property
+    def file_stem(self) -> str:
+        """Name of a downloaded report, without its suffix."""
+        return f"{record_id(self.mesaid)}_report"
+
+
+def build_report_bytes(job: ReportJob, fmt: str) -> bytes:
+    """The night's report in ``fmt``, as the download button delivers it (run by the worker).
+
+    Examples
+    --------
+    >>> build_report_bytes(job, "html")[:15]  # doctest: +SKIP
+    b'<!DOCTYPE html>'
+    """
+    model = app_sources.open_model(job.checkpoint)
+    night = app_sources.night_in_store(app_sources.open_store(job.preprocessed_dir, job.csv_path), job.mesaid)
+    return support.report_bytes(fmt, job.result, night, model)
+
+
+WORKER_NICENESS = 10
+"""How much the worker yields the processor to the server and the browser (POSIX ``nice``)."""
+
+
+def _start_worker() -> None:
+    import os
+
+    import torch
+
+    if hasattr(os, "nice"):  # the worker's own process: what the user waits for comes first
+        os.nice(WORKER_NICENESS)
+    torch.set_num_threads(1)
+    warm_up()
+
+
+@contextlib.contextmanager
+def _plain_main() -> Iterator[None]:
+    """This module as ``__main__`` while the worker process starts.
+
+    A spawned process first imports its parent's ``__main__``; Streamlit runs the app's script as
+    ``__main__``, so the worker would run the whole app (and start a worker of its own).
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = sys.modules[__name__]
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+def _worker_died(future: concurrent.futures.Future) -> bool:
+    return future.done() and not future.cancelled() and isinstance(future.exception(), BrokenProcessPool)
+
+
+class ReportBuilder:
+    """Builds reports in one worker process and keeps the latest ones (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: collections.OrderedDict = collections.OrderedDict()
+        self._pool = self._start_pool()
+
+    @staticmethod
+    def _start_pool() -> concurrent.futures.ProcessPoolExecutor:
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker)
+        with _plain_main():
+            pool.submit(int)  # starts the worker now, so it warms up before the first request
+        return pool
+
+    def request(self, job: ReportJob) -> None:
+        """Queue the night's HTML then PDF report unless kept; drop queued reports of other nights."""
+        with self._lock:
+            for key, future in list(self._futures.items()):
+                if key[0] != job and future.cancel():
+                    del self._futures[key]
+            for fmt in support.REPORT_FORMATS:
+                self._submit(job, fmt)
+
+    def _submit(self, job: ReportJob, fmt: str) -> concurrent.futures.Future:
+        key = (job, fmt)
+        future = self._futures.get(key)
+        if future is None or future.cancelled() or _worker_died(future):
+            try:
+                future = self._pool.submit(build_report_bytes, job, fmt)
+            except (BrokenProcessPool, RuntimeError):  # the worker died (or was shut down): start another
+                self._pool = self._start_pool()
+                future = self._pool.submit(build_report_bytes, job, fmt)
+            self._futures[key] = future
+        self._futures.move_to_end(key)
+        while len(self._futures) > KEPT_REPORTS:
+            self._futures.popitem(last=False)
+        return future
+
+    def ready(self, job: ReportJob) -> dict[str, bool]:
+        """For each format, whether the night's report is built (or failed: a click shows why)."""
+        with self._lock:
+            return {fmt: (job, fmt) in self._futures and self._futures[(job, fmt)].done()
+                    for fmt in support.REPORT_FORMATS}
+
+    def deliver(self, job: ReportJob, fmt: str) -> bytes:
+        """The report's bytes, waiting for the worker if it is still building it.
+
+        Should the worker process have died, the report is built here instead.
+        """
+        with self._lock:
+            future = self._submit(job, fmt)
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            return build_report_bytes(job, fmt)
+
+
+@st.cache_resource(show_spinner=False)
+def shared_builder() -> ReportBuilder:
+    """The server's one report builder, started on the first page any session opens."""
+    return ReportBuilder()
+
+
+def _progress_line(ready: dict[str, bool]) -> str:
+    """What the line under the buttons says while reports are built.
+
+    Examples
+    --------
+    >>> _progress_line({"html": True, "pdf": False})
+    'Preparing the PDF report… (HTML ready)'
+    """
+    waiting = [fmt.upper() for fmt, done in ready.items() if not done]
+    done = [fmt.upper() for fmt, is_done in ready.items() if is_done]
+    line = f"Preparing the {' and '.join(waiting)} report{'s' if len(waiting) > 1 else ''}…"
+    return f"{line} ({' and '.join(done)} ready)" if done else line
+
+
+def draw_report_buttons(where, builder: ReportBuilder, job: ReportJob) -> None:
+    """The report buttons of the night; a line under them says what is still being built.
+
+    The line is written when the page runs (opening a night, changing a setting); a click before
+    a report is ready waits for it. It is not refreshed on a timer: a fragment rerun every second
+    (``st.fragment(run_every=...)``) made Streamlit drop clicks on the charts made meanwhile
+    (the browser test's click on the inter-epoch heatmap, twice in two runs).
+    """
+    builder.request(job)
+    ready = builder.ready(job)
+    with where:
+        for fmt, (label, mime) in support.REPORT_FORMATS.items():
+            st.download_button(label, key=f"report_{fmt}", mime=mime, on_click="ignore",
+                               file_name=f"{job.file_stem}.{fmt}",
+                               data=functools.partial(builder.deliver, job, fmt))
+        if not all(ready.values()):
+            st.caption(_progress_line(ready) + " A click waits for it.")
