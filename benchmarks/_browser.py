@@ -106,11 +106,3 @@ def download_s(page, label: str) -> tuple[float, int]:
     path = info.value.path()
     return time.perf_counter() - started, path.stat().st_size
 
-
-PREPARING = "Preparing the"
-"""Start of the line the app shows under the report buttons while it builds a report."""
-
-
-def reports_ready(page) -> None:
-    """Wait until the page no longer says that a report is being prepared."""
-    page.wait_for_function(f"() => !document.body.innerText.includes({PREPARING!r})", polling=250)

@@ -68,11 +68,11 @@ def browser_timings(clicks: int, servers: int, sessions: int, script: Path) -> d
     """Seconds a user waits in headless Chromium (see ``_browser``): first page, new session, Next, downloads.
 
     Each of ``servers`` fresh servers of ``script`` shows its first page; on the first one the
-    report buttons are clicked right after that page (the first-use wait), then ``sessions`` new
-    sessions open, Next is clicked ``clicks`` times, and once the page says no report is being
-    prepared any more the buttons are clicked again.
+    report buttons are clicked right after that page (the first-use wait; each click waits until
+    its report is whole, so they are ready afterwards), then ``sessions`` new sessions open, Next is
+    clicked ``clicks`` times, and the buttons are clicked again (the wait once a report is ready).
     """
-    from _browser import Browser, download_s, next_click_s, reports_ready
+    from _browser import Browser, download_s, next_click_s
 
     from mesa_report.app.server import PAGE_CHARTS, serve_app
 
@@ -98,7 +98,6 @@ def browser_timings(clicks: int, servers: int, sessions: int, script: Path) -> d
                     other.context.close()
                 for _ in range(clicks):
                     note("Next click to charts redrawn (browser)", next_click_s(page, "Next ▶", PAGE_CHARTS))
-                reports_ready(page)
                 for fmt in ("HTML", "PDF"):
                     note(f"{fmt} download once ready", download_s(page, f"{fmt} report")[0])
                 page.context.close()

@@ -28,6 +28,8 @@ import concurrent.futures
 import contextlib
 import functools
 import multiprocessing
+import multiprocessing.connection
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -93,11 +95,17 @@ WORKER_NICENESS = 10
 """How much the worker yields the processor to the server and the browser (POSIX ``nice``)."""
 
 
-def _start_worker() -> None:
-    import os
+def _exit_with_parent(sentinel) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)  # the server is gone (even killed): nothing is left to build for
 
+
+def _start_worker() -> None:
     import torch
 
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
     if hasattr(os, "nice"):  # the worker's own process: what the user waits for comes first
         os.nice(WORKER_NICENESS)
     torch.set_num_threads(1)
@@ -188,27 +196,18 @@ def shared_builder() -> ReportBuilder:
     return ReportBuilder()
 
 
-def _progress_line(ready: dict[str, bool]) -> str:
-    """What the line under the buttons says while reports are built.
-
-    Examples
-    --------
-    >>> _progress_line({"html": True, "pdf": False})
-    'Preparing the PDF report… (HTML ready)'
-    """
-    waiting = [fmt.upper() for fmt, done in ready.items() if not done]
-    done = [fmt.upper() for fmt, is_done in ready.items() if is_done]
-    line = f"Preparing the {' and '.join(waiting)} report{'s' if len(waiting) > 1 else ''}…"
-    return f"{line} ({' and '.join(done)} ready)" if done else line
+PREPARING_NOTE = ("The night's reports are being built in the background since it opened; "
+                  "a click before they are ready waits for them.")
+"""Shown under the buttons when the page runs before a report is ready (true even once it is)."""
 
 
 def draw_report_buttons(where, builder: ReportBuilder, job: ReportJob) -> None:
-    """The report buttons of the night; a line under them says what is still being built.
+    """The report buttons of the night, and :data:`PREPARING_NOTE` while a report is being built.
 
-    The line is written when the page runs (opening a night, changing a setting); a click before
-    a report is ready waits for it. It is not refreshed on a timer: a fragment rerun every second
-    (``st.fragment(run_every=...)``) made Streamlit drop clicks on the charts made meanwhile
-    (the browser test's click on the inter-epoch heatmap, twice in two runs).
+    The note is written when the whole page runs (opening a night, changing a setting), not on a
+    timer: a fragment rerun every second (``st.fragment(run_every=...)``) made Streamlit drop clicks
+    on the charts made meanwhile (the browser test's click on the inter-epoch heatmap, twice in two
+    runs), so it says nothing that turns false once the reports are ready.
     """
     builder.request(job)
     ready = builder.ready(job)
@@ -218,4 +217,4 @@ def draw_report_buttons(where, builder: ReportBuilder, job: ReportJob) -> None:
                                file_name=f"{job.file_stem}.{fmt}",
                                data=functools.partial(builder.deliver, job, fmt))
         if not all(ready.values()):
-            st.caption(_progress_line(ready) + " A click waits for it.")
+            st.caption(PREPARING_NOTE)
