@@ -3,7 +3,7 @@
 Run it with ``streamlit run streamlit_app.py`` (``make app``). This file only lays out widgets
 and charts: what is opened lives in ``mesa_report.app.sources``, caching and views in
 ``mesa_report.app.support``, navigation and the URL in ``mesa_report.app.state``, and every chart
-comes from ``mesa_report.charts.core``.
+comes from ``mesa_report.charts`` (one module per chart family).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from mesa_report.app import night_overview
 from mesa_report.app import sources as app_sources
 from mesa_report.app import state as nav
 from mesa_report.app import support
-from mesa_report.charts import core as charts
+from mesa_report.charts.heatmaps import EPOCH_SELECTION, channel_chart, inter_epoch_chart, temporal_chart
+from mesa_report.charts.traces import traces_chart
 from mesa_report.core.errors import MesaReportError
 from mesa_report.core.vocabulary import channel_label
 from mesa_report.data.store import record_id
@@ -156,11 +157,11 @@ def sample_section() -> None:
     att = support.sample_maps(result, view.sample, layer=layer, head=head, method=method, model=model,
                               night=night, target_epoch=view.epoch)
     st.markdown(support.sample_caption(result, view.sample, att))
-    heatmap = charts.inter_epoch_chart(
+    heatmap = inter_epoch_chart(
         att.epoch, att.true_labels, att.pred_labels, class_names=att.class_names, first_epoch=epochs[0],
         cmap=cmaps["epoch"], subtitle=f"{att.detail} · click a row to select its epoch", span=att.span("epoch"))
     event = support.draw(st, heatmap, key=nav.chart_key(view.sample, state), on_select="rerun",
-                         selection_mode=charts.EPOCH_SELECTION)
+                         selection_mode=EPOCH_SELECTION)
     nav.take_chart_pick(state, support.picked_epoch(event), epochs)
 
     pick, channels = st.columns([2, 3])
@@ -173,17 +174,17 @@ def sample_section() -> None:
     title = f"epoch {support.epoch_label(att, epochs[0], epoch)}"
     left, right = st.columns(2)
     temporal = att.temporal[position, channel]  # (N, N) query × key token
-    support.draw(left, charts.channel_chart(att.channel[position], att.channel_names, cmap=cmaps["channel"],
+    support.draw(left, channel_chart(att.channel[position], att.channel_names, cmap=cmaps["channel"],
                                             title=title, subtitle=f"channel attention · {att.heads}",
                                             span=att.span("channel", position)))
-    support.draw(right, charts.temporal_chart(
+    support.draw(right, temporal_chart(
         temporal, att.token_start_s, att.token_end_s, cmap=cmaps["temporal"], title=title,
         subtitle=f"temporal attention · {channel_label(name)} · {att.detail}",
         span=att.span("temporal", position, channel)))
-    support.draw(st, charts.trace_chart(
-        support.epoch_signal(night, epoch, channel), result.sfreq_hz, att.received(position, channel),
-        att.token_start_s, att.token_end_s, channel_name=name, cmap=cmaps["temporal"],
-        title=f"{title} · {channel_label(name)}", span=att.span("trace", position, channel)))
+    support.draw(st, traces_chart(
+        support.epoch_signals(night, epoch, len(att.channel_names)), result.sfreq_hz, att.received(position),
+        att.token_start_s, att.token_end_s, channel_names=att.channel_names, cmap=cmaps["temporal"],
+        title=f"{title} · EEG traces", span=att.span("trace", position)))
 
     shown = nav.View(subject=subject, sample=view.sample, epoch=epoch, channel=name, layer=layer, head=head,
                      method=method, scheme=scheme)

@@ -21,7 +21,7 @@ from mesa_report.app import support
 from mesa_report import demo
 from mesa_report.inference import cohort
 from mesa_report.inference import night as inference
-from mesa_report.charts.core import TRACE_WIDTH_PX
+from mesa_report.charts.traces import TRACE_WIDTH_PX
 from mesa_report.model.checkpoint import save_checkpoint
 from mesa_report.core.errors import CheckpointError, DataError
 from mesa_report.explain.methods import attention_rollout
@@ -133,15 +133,25 @@ def test_clicking_an_epoch_changes_the_channel_and_temporal_views(app):
     expected = result.channel[0, target].astype(np.float32).mean(axis=0)  # (C, C), mean of heads
     np.testing.assert_allclose(np.sort(channel_after["weight"]), np.sort(expected.ravel()), atol=1e-3)
     assert at.query_params["epoch"] in (str(target), [str(target)])
-    # another channel: the temporal view and the trace follow, the channel view does not
+    # another channel: the temporal view follows, the channel view and the stacked traces do not
+    title, frames = chart_titled(at, "shading and the band")  # every channel's EEG under its tokens
     at.radio(key="channel").set_value("EEG3").run()
     assert not np.allclose(chart_data(at, "temporal attention")["weight"], temporal_after["weight"])
     np.testing.assert_allclose(chart_data(at, "channel attention")["weight"], channel_after["weight"])
-    title, (tokens, trace) = chart_titled(at, "shading: attention")  # the EEG trace under its tokens
-    assert f"epoch {target} " in title and "EEG3 (C4-M1)" in title
-    # the whole epoch, thinned to what the chart's pixels show (each column's min and max)
-    assert len(trace) <= 2 * TRACE_WIDTH_PX and trace["time_s"].iloc[-1] > 30 - 30 / TRACE_WIDTH_PX
-    assert tokens["relevance"].sum() == pytest.approx(1.0, abs=1e-3)  # softmax rows: it sums to 1
+    assert chart_titled(at, "shading and the band")[0] == title
+    assert f"epoch {target} " in title and "EEG traces" in title and "IQR units" in title
+    tokens = [f for f in frames if "relevance" in f]
+    traces = [f for f in frames if "amplitude" in f]
+    assert len(tokens) == len(traces) == len(result.channel_names)  # all channels, stacked
+    for trace, relevance in zip(traces, tokens):
+        # the whole epoch, thinned to what the chart's pixels show (each column's min and max)
+        assert len(trace) <= 2 * TRACE_WIDTH_PX and trace["time_s"].iloc[-1] > 30 - 30 / TRACE_WIDTH_PX
+        assert relevance["relevance"].sum() == pytest.approx(1.0, abs=1e-3)  # softmax rows: it sums to 1
+    night = NightStore(sources(at).preprocessed_dir).night(at.session_state["subject"])
+    signal = night.epochs(target, target + 1, channels=len(result.channel_names))[0]  # (C, T)
+    for c, trace in enumerate(traces):  # each trace is its channel's samples
+        kept = np.round(trace["time_s"].to_numpy() * result.sfreq_hz).astype(int)
+        np.testing.assert_allclose(trace["amplitude"], signal[c, kept], rtol=1e-5)
 
 
 def test_the_explanation_method_changes_the_maps_without_rerunning_the_night(app, monkeypatch):

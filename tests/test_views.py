@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from mesa_report import demo
 from mesa_report.app import state as nav
 from mesa_report.app import support
-from mesa_report.charts import core as charts
+from mesa_report.charts.heatmaps import EPOCH_SELECTION, channel_chart, inter_epoch_chart, temporal_chart
 from mesa_report.core.vocabulary import REM_BAND_COLOUR, STAGE_COLOURS, WRONG_COLOUR
 from mesa_report.data.store import NightStore
 from mesa_report.explain.methods import METHODS
@@ -125,7 +125,7 @@ def test_flat_and_narrow_views_say_so_under_the_legend():
     span = colour_span(noisy, "temporal", "attention")
     assert not span.flat and span.widened and span.high - span.low == pytest.approx(0.02)
     edges = np.arange(21) * 1.5
-    spec = chart_spec(charts.temporal_chart(noisy, edges[:-1], edges[1:], span=span))
+    spec = chart_spec(temporal_chart(noisy, edges[:-1], edges[1:], span=span))
     colour = spec["encoding"]["color"]
     assert colour["scale"]["domain"] == [span.low, span.high] and colour["scale"]["clamp"] is True
     assert colour["title"] == ["attention", "scale widened to its minimum span 0.02"]
@@ -137,7 +137,7 @@ def test_rollout_leaves_the_diagonal_out_of_the_scale_and_says_so(night_1):
     span = att.span("epoch")
     off = att.epoch[~np.eye(att.seq_len, dtype=bool)]
     assert span.self_clipped and span.high == pytest.approx(off.max()) and off.max() < np.diag(att.epoch).max()
-    spec = chart_spec(charts.inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels, span=span))
+    spec = chart_spec(inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels, span=span))
     assert "diagonal (self) clipped to the top" in spec["encoding"]["color"]["title"]
 
 
@@ -160,12 +160,12 @@ def test_pickers_a_method_ignores_are_disabled_with_the_reason(app):
 
 
 def test_a_clicked_row_is_outlined_and_no_row_fades():
-    chart = charts.inter_epoch_chart(np.full((3, 3), 1 / 3), [0, 2, 5], [0, 1, 5])
+    chart = inter_epoch_chart(np.full((3, 3), 1 / 3), [0, 2, 5], [0, 1, 5])
     encoding = chart_spec(chart)["encoding"]
     assert "opacity" not in encoding
     for channel in ("stroke", "strokeWidth"):
         condition = encoding[channel]["condition"]
-        assert condition["param"] == charts.EPOCH_SELECTION and condition["empty"] is False
+        assert condition["param"] == EPOCH_SELECTION and condition["empty"] is False
 
 
 def test_a_link_with_all_eight_parameters_gives_that_view_and_keeps_it(app):
@@ -257,7 +257,7 @@ def test_the_same_sample_has_the_same_maps_labels_and_numbers_in_the_app_a_repor
 def test_cell_text_is_light_on_dark_cells_and_dark_on_light_ones():
     w = np.array([[0.9, 0.1], [0.1, 0.9]])
     for cmap, dark_value in (("viridis", 0.1), ("YlOrRd", 0.9), ("viridis_r", 0.9)):
-        svg = render_chart(charts.channel_chart(w, ["EEG1", "EEG2"], cmap=cmap), "svg").decode()
+        svg = render_chart(channel_chart(w, ["EEG1", "EEG2"], cmap=cmap), "svg").decode()
         texts = [chunk for chunk in svg.split("<text")[1:] if f">{dark_value:.2f}<" in chunk]
         assert texts and all('fill="white"' in t or 'fill="#fff' in t for t in texts), cmap
 

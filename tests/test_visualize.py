@@ -13,7 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
-from mesa_report.charts import core as charts
+from mesa_report.charts.data import chart_frame
+from mesa_report.charts.heatmaps import inter_epoch_chart
+from mesa_report.charts.scales import COLOUR_SCHEMES
 from mesa_report.cli.main import build_parser, main
 from mesa_report.core.errors import ConfigError, ReportError
 from mesa_report.model.network import MesaTransformer
@@ -129,8 +131,8 @@ def test_views_hold_the_models_weights_for_that_sample(model, batch):
     np.testing.assert_allclose(att.channel[5], out.attention.channel[0, 5, 3].numpy(), atol=1e-6)
     np.testing.assert_allclose(att.temporal[5, 2], out.attention.temporal[0, 5, 2, 0, 3].numpy(), atol=1e-6)
     assert att.true_labels[7] == -1 and (att.heads, att.layer_label) == ("head 4", "layer 1 of 2")
-    chart = charts.inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels)
-    grid = charts.chart_frame(chart).pivot(index="query_epoch", columns="key_epoch", values="weight").to_numpy()
+    chart = inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels)
+    grid = chart_frame(chart).pivot(index="query_epoch", columns="key_epoch", values="weight").to_numpy()
     np.testing.assert_allclose(grid, out.attention.epoch[0, 0, 3].numpy(), atol=1e-6)
     mean = sample_attention(model, features[1], labels[1])  # one sample without its batch axis
     np.testing.assert_allclose(mean.epoch, out.attention.epoch[0, -1].mean(0).numpy(), atol=1e-6)
@@ -385,7 +387,7 @@ def test_selection_rejects_mismatched_shapes():
 
 
 def test_colour_schemes_offered_to_every_view():
-    assert {"viridis", "plasma", "YlOrRd"} <= set(charts.COLOUR_SCHEMES)
+    assert {"viridis", "plasma", "YlOrRd"} <= set(COLOUR_SCHEMES)
 
 
 def test_the_quick_start_takes_the_sample_flags(capsys, monkeypatch):

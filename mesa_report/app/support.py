@@ -8,7 +8,7 @@
 * The night's figures come from :func:`mesa_report.scoring.metrics.night_metrics`, the reports' own
   function, and its charts are built once per night.
 * One sample's maps for the chosen layer and head, the helpers that draw every chart of
-  :mod:`mesa_report.charts.core` at its own size, and the bytes behind the download buttons.
+  :mod:`mesa_report.charts` at its own size, and the bytes behind the download buttons.
 
 What is opened lives in :mod:`mesa_report.app.sources`; navigation and the view kept in the URL
 in :mod:`mesa_report.app.state`.
@@ -24,7 +24,10 @@ import streamlit as st
 
 from mesa_report.app import state as app_state
 
-from mesa_report.charts import core as charts
+from mesa_report.charts.dashboard import dashboard_chart
+from mesa_report.charts.heatmaps import EPOCH_FIELD, EPOCH_SELECTION, epoch_labels
+from mesa_report.charts.night import confusion_chart
+from mesa_report.charts.scales import CHANNEL_CMAP, COLOUR_SCHEMES, EPOCH_CMAP, TEMPORAL_CMAP
 
 from mesa_report.app.sources import file_stamp
 from mesa_report.model.checkpoint import checkpoint_summary
@@ -49,7 +52,7 @@ BATCH_SIZE = 8
 SEED_COLOURS = app_state.SEED_SCHEME
 """Colour choice that keeps the seed's map per view."""
 
-COLOUR_CHOICES = (SEED_COLOURS, *charts.COLOUR_SCHEMES)
+COLOUR_CHOICES = (SEED_COLOURS, *COLOUR_SCHEMES)
 """Colour-scheme choices: the seed's per-view maps, or one map for every heatmap."""
 
 
@@ -62,7 +65,7 @@ def scheme_label(choice: str) -> str:
     ("seed's (plasma · YlOrRd · viridis)", 'magma')
     """
     if choice == SEED_COLOURS:
-        return f"seed's ({charts.EPOCH_CMAP} · {charts.CHANNEL_CMAP} · {charts.TEMPORAL_CMAP})"
+        return f"seed's ({EPOCH_CMAP} · {CHANNEL_CMAP} · {TEMPORAL_CMAP})"
     return choice
 
 
@@ -145,7 +148,7 @@ def colour_maps(choice: str) -> dict[str, str]:
     ('YlOrRd', 'magma')
     """
     if choice == SEED_COLOURS:
-        return {"epoch": charts.EPOCH_CMAP, "channel": charts.CHANNEL_CMAP, "temporal": charts.TEMPORAL_CMAP}
+        return {"epoch": EPOCH_CMAP, "channel": CHANNEL_CMAP, "temporal": TEMPORAL_CMAP}
     return {"epoch": choice, "channel": choice, "temporal": choice}
 
 
@@ -179,15 +182,15 @@ def _cached_gradient_maps(_result: NightInference, _model: MesaTransformer, _nig
                               target_epoch=target_epoch)
 
 
-def epoch_signal(night: Night, epoch: int, channel: int) -> np.ndarray:
-    """The samples of one epoch and channel, ``(T,)`` (read from the mapped file only).
+def epoch_signals(night: Night, epoch: int, n_channels: int) -> np.ndarray:
+    """The samples of one epoch in the first ``n_channels`` channels, ``(C, T)`` (read from the mapped file only).
 
     Examples
     --------
-    >>> epoch_signal(night, 45, channel=2).shape  # doctest: +SKIP
-    (3840,)
+    >>> epoch_signals(night, 45, 3).shape  # doctest: +SKIP
+    (3, 3840)
     """
-    return night.epochs(epoch, epoch + 1, channels=channel + 1)[0, channel]  # (T,)
+    return night.epochs(epoch, epoch + 1, channels=n_channels)[0]  # (C, T)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -207,7 +210,7 @@ def night_chart_specs(labels: np.ndarray, pred: np.ndarray, class_names: tuple[s
     specs = {}
     figures = night_figures(labels, pred, class_names, epoch_seconds)
     if figures.stages is not None:
-        specs["confusion"] = chart_spec(charts.confusion_chart(figures.stages.confusion, class_names))
+        specs["confusion"] = chart_spec(confusion_chart(figures.stages.confusion, class_names))
     return specs
 
 
@@ -265,17 +268,17 @@ def draw(where, chart: alt.TopLevelMixin, **options):
 
     Examples
     --------
-    >>> event = draw(st, charts.confusion_chart([[1, 0], [0, 1]], ["W", "N1"]))  # doctest: +SKIP
+    >>> event = draw(st, confusion_chart([[1, 0], [0, 1]], ["W", "N1"]))  # doctest: +SKIP
     """
     return draw_spec(where, chart_spec(chart, validate=False), **options)
 
 
-def picked_epoch(event: dict | None, selection: str = charts.EPOCH_SELECTION,
-                 field: str = charts.EPOCH_FIELD) -> int | None:
+def picked_epoch(event: dict | None, selection: str = EPOCH_SELECTION,
+                 field: str = EPOCH_FIELD) -> int | None:
     """The night epoch clicked in a chart, from ``st.altair_chart``'s event.
 
     By default the inter-epoch chart's; ``selection`` and ``field`` name another chart's (e.g.
-    :data:`mesa_report.charts.core.NIGHT_EPOCH_SELECTION` and ``epoch`` for the night's charts).
+    :data:`mesa_report.charts.night.NIGHT_EPOCH_SELECTION` and ``epoch`` for the night's charts).
 
     Examples
     --------
@@ -315,7 +318,7 @@ def view_png(att: SampleAttention, position: int, cmaps: dict[str, str], subject
     b'\\x89PNG'
     """
     title = f"{record_id(subject)} · {att.name} · epoch {att.first_epoch + position} · {att.detail}"
-    chart = charts.dashboard_chart(
+    chart = dashboard_chart(
         att.epoch, att.channel, att.temporal, att.true_labels, att.pred_labels, epochs=[position],
         channel_names=att.channel_names, token_start_s=att.token_start_s, token_end_s=att.token_end_s,
         class_names=att.class_names, first_epoch=att.first_epoch, epoch_cmap=cmaps["epoch"],
@@ -392,7 +395,7 @@ def epoch_label(att: SampleAttention, first_epoch: int, epoch: int) -> str:
     >>> epoch_label(att, 40, 41)
     '41 N2→N1'
     """
-    labels = charts.epoch_labels(att.true_labels, att.pred_labels, att.class_names, first_epoch)
+    labels = epoch_labels(att.true_labels, att.pred_labels, att.class_names, first_epoch)
     return labels[epoch - first_epoch]
 
 
