@@ -144,10 +144,13 @@ def test_temporal_chart_axes_are_seconds_from_the_token_times():
     enc = spec["encoding"]
     assert enc["x"]["title"] == "key time in epoch (s)" and enc["y"]["title"] == "query time in epoch (s)"
     assert enc["x"]["scale"]["domain"] == [0.0, 30.0] and enc["y"]["scale"]["reverse"] is True
-    assert enc["x2"]["field"] == "key_end_s" and enc["color"]["scale"]["scheme"] == "magma"
+    assert enc["color"]["scale"]["scheme"] == "magma"
+    # each cell is drawn a little under the next one (no seam between them), and clipped at the plot's edge
+    assert (enc["x2"]["field"], enc["y2"]["field"], spec["mark"]["clip"]) == ("key_drawn_end_s", "query_drawn_end_s", True)
     rows = next(iter(spec["datasets"].values()))
     cell = next(r for r in rows if r["query_token"] == 4 and r["key_token"] == 7)
     assert (cell["key_start_s"], cell["key_end_s"], cell["query_start_s"]) == (10.5, 12.0, 6.0)
+    assert 12.0 < cell["key_drawn_end_s"] < 12.0 + 0.2 * 1.5 and cell["query_drawn_end_s"] > cell["query_end_s"]
     assert cell["weight"] == pytest.approx(w[4, 7])
 
 

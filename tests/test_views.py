@@ -21,7 +21,7 @@ from mesa_report.explain.methods import METHODS
 from mesa_report.explain.selection import informative_epochs
 from mesa_report.explain.view_scales import FLAT_FRACTION, MIN_COLOUR_SPAN, SELF_OFF_SCALE, colour_span
 from mesa_report.explain.views import ViewChoice, ignored_choices, night_sample_views, sample_name
-from mesa_report.inference.night import infer_night
+from mesa_report.inference.cohort import infer_night
 from mesa_report.model.checkpoint import load_model
 from mesa_report.render.vega import chart_spec, render_chart
 from mesa_report.report.document import build_report, choose_samples
@@ -270,6 +270,19 @@ def test_the_png_of_a_view_is_titled_with_night_sample_epoch_and_maps(night_1, m
     support.view_png(att, 4, support.colour_maps("magma"), 1)
     assert drawn["spec"]["title"]["text"] == ("mesa-sleep-0001 · Sample 2: epochs 20–39 · epoch 24 · "
                                               "layer 1 of 2 · head 2")
+
+
+def test_the_png_of_a_view_has_no_blank_half(night_1):
+    import io
+
+    from PIL import Image
+
+    _, _, result = night_1
+    att = night_sample_views(result, 1, ViewChoice("attention", 0, 1))
+    grey = np.asarray(Image.open(io.BytesIO(support.view_png(att, 4, support.colour_maps("magma"), 1))).convert("L"))
+    h, w = grey.shape  # the inter-epoch map spans the epoch's row of panels under it
+    assert (grey[int(0.15 * h):int(0.45 * h), int(0.55 * w):int(0.7 * w)] > 245).mean() < 0.2
+    assert (grey[:, w // 2:] < 200).mean() > 0.15  # the right half is drawn
 
 
 def test_wrong_predictions_have_a_colour_no_stage_uses_and_red_is_n1_only():

@@ -120,6 +120,33 @@ def test_seed_files_are_written_with_their_names_sizes_and_content(model, batch,
         assert min(pixels.shape) > 400 and pixels.std() > 20
     dashboard = Image.open(tmp_path / "attention_dashboard_sample_2.png").size
     assert dashboard[0] > 1500 and dashboard[1] > 1200
+    # the inter-epoch map spans the width: the right of the top is drawn (the seed's was blank there)
+    assert _blank_share(tmp_path / "attention_dashboard_sample_2.png", top=0.1, bottom=0.4, left=0.55, right=0.7) < 0.2
+
+
+def _blank_share(path: Path, *, top: float, bottom: float, left: float, right: float) -> float:
+    """Share of white pixels in a region of an image (fractions of its height and width)."""
+    grey = np.asarray(Image.open(path).convert("L"))  # (H, W)
+    h, w = grey.shape
+    return float((grey[int(top * h):int(bottom * h), int(left * w):int(right * w)] > 245).mean())
+
+
+def test_the_dashboard_has_no_blank_corner_and_grouped_files_hold_the_first_epochs(model, batch):
+    from mesa_report.charts.data import chart_frame
+
+    att = sample_attention(model, *batch, 0, first_epoch=40)
+    charts = sample_charts(att, [3, 9, 12])
+    inter = charts["attention_dashboard_sample_1"].vconcat[0]  # as wide as the rows of panels under it
+    assert inter.width > 2 * inter.height
+    for stem, grid in (("channel_attention_first_3_epochs_sample_1", lambda c: c.hconcat),
+                       ("temporal_attention_first_3_epochs_sample_1", lambda c: [r.hconcat[0] for r in c.vconcat])):
+        chart = charts[stem]
+        assert "first 3 epochs (40–42)" in chart.title
+        for position, panel in enumerate(grid(chart)):  # the sample's epochs 0, 1, 2: what the name says
+            assert panel.title.text.startswith(f"epoch {40 + position}:")
+            expected = att.channel[position] if "channel" in stem else att.temporal[position, 0]
+            weights = chart_frame(panel)["weight"].to_numpy()
+            np.testing.assert_allclose(np.sort(weights), np.sort(expected.ravel()), atol=1e-6)
 
 
 def test_views_hold_the_models_weights_for_that_sample(model, batch):

@@ -13,8 +13,20 @@ from mesa_report.core.errors import ConfigError
 from mesa_report.core.vocabulary import CLASS_NAMES_6, channel_label, stage_name
 from mesa_report.explain.view_scales import colour_span
 
-DASHBOARD_EPOCH_PX = 380
+DASHBOARD_EPOCH_PX = 400
+"""Height of the inter-epoch heatmap."""
+
 DASHBOARD_PANEL_PX = 170
+"""Side of each detail panel (channel and temporal attention)."""
+
+DASHBOARD_COLUMN_PX = 305
+"""Width a detail panel takes in its row with its axis, legend and spacing (as drawn)."""
+
+DASHBOARD_EPOCH_AXES_PX = 190
+"""Width the inter-epoch heatmap's row labels and legend take beside its plot (as drawn)."""
+
+NOTE_CHAR_PX = 5.5
+"""Width of a character of a legend's note (11 px type)."""
 
 
 def dashboard_chart(epoch_weights, channel_weights, temporal_weights, true_labels, pred_labels, *,
@@ -25,7 +37,8 @@ def dashboard_chart(epoch_weights, channel_weights, temporal_weights, true_label
                     method: str | None = None) -> alt.VConcatChart:
     """The seed's dashboard: inter-epoch attention on top, then one row per selected epoch.
 
-    Each row holds the epoch's channel attention and its temporal attention for every channel.
+    Each row holds the epoch's channel attention and its temporal attention for every channel; the
+    inter-epoch heatmap is as wide as the rows, so the dashboard is filled.
 
     Parameters
     ----------
@@ -88,27 +101,30 @@ def dashboard_chart(epoch_weights, channel_weights, temporal_weights, true_label
     bad = [e for e in chosen if not 0 <= e < n_epochs]
     if bad:
         raise ConfigError(f"epochs {bad} are out of range: the sequence has epochs 0-{n_epochs - 1}")
+
     def span(values, level):
         return None if method is None else colour_span(values, level, method)
 
+    # the inter-epoch heatmap spans the rows under it, so that the dashboard has no blank corner;
+    # the notes under its legend's title (whole sentences) widen the legend
+    epoch_span = span(epoch_w, "epoch")
+    notes_px = max((len(note) for note in (epoch_span.notes if epoch_span else ())), default=0) * NOTE_CHAR_PX
+    width_px = (n_channels + 1) * DASHBOARD_COLUMN_PX - DASHBOARD_EPOCH_AXES_PX - notes_px
     rows: list = [inter_epoch_chart(epoch_w, true, pred, class_names=class_names, first_epoch=first_epoch,
-                                    cmap=epoch_cmap, span=span(epoch_w, "epoch"))
-                  .properties(width=DASHBOARD_EPOCH_PX, height=DASHBOARD_EPOCH_PX)]
+                                    cmap=epoch_cmap, span=epoch_span)
+                  .properties(width=width_px, height=DASHBOARD_EPOCH_PX)]
     for e in chosen:
         truth, guess = stage_name(true[e], class_names), stage_name(pred[e], class_names)
         verdict = "unscored" if true[e] < 0 else "wrong" if true[e] != pred[e] else "correct"
-        heading = f"epoch {first_epoch + e}: {truth}→{guess} ({verdict})"
-        panels = [channel_chart(channel_w[e], channel_names, cmap=channel_cmap, title=heading,
-                                subtitle="channel attention", span=span(channel_w[e], "channel"))
-                  .properties(width=DASHBOARD_PANEL_PX, height=DASHBOARD_PANEL_PX)]
-        for c in range(n_channels):
-            panels.append(
-                temporal_chart(temporal_w[e, c], token_start_s, token_end_s, cmap=temporal_cmap,
-                               title=channel_label(str(channel_names[c])), subtitle="temporal attention",
-                               span=span(temporal_w[e, c], "temporal"))
-                .properties(width=DASHBOARD_PANEL_PX, height=DASHBOARD_PANEL_PX)
-            )
-        rows.append(alt.hconcat(*panels, spacing=24).resolve_scale(color="independent"))
+        panels = [channel_chart(channel_w[e], channel_names, cmap=channel_cmap,
+                                title=f"epoch {first_epoch + e}: {truth}→{guess} ({verdict})",
+                                subtitle="channel attention", span=span(channel_w[e], "channel"))]
+        panels += [temporal_chart(temporal_w[e, c], token_start_s, token_end_s, cmap=temporal_cmap,
+                                  title=channel_label(str(name)), subtitle="temporal attention",
+                                  span=span(temporal_w[e, c], "temporal"))
+                   for c, name in enumerate(channel_names)]
+        rows.append(alt.hconcat(*(panel.properties(width=DASHBOARD_PANEL_PX, height=DASHBOARD_PANEL_PX)
+                                  for panel in panels), spacing=24).resolve_scale(color="independent"))
     return alt.vconcat(*rows, spacing=28).resolve_scale(color="independent").properties(
         title=title_params(title or "attention dashboard",
                      f"{n_epochs} epochs · {len(chosen)} in detail"))

@@ -47,8 +47,8 @@ EPOCH_FIELD = "query_epoch"
 INTER_EPOCH_PX = 440
 CHANNEL_PX = 220
 TEMPORAL_PX = 300
-CELL_SEAM_PX = 0.6
-"""Width of the outline, in each cell's own colour, that closes the seams between a heatmap's cells."""
+CELL_OVERLAP = 0.08
+"""Share of its length by which a temporal heatmap's cell is drawn past its end, under the next one."""
 
 
 def epoch_labels(true_labels: np.ndarray, pred_labels: np.ndarray, class_names: Sequence[str],
@@ -358,24 +358,24 @@ def temporal_chart(weights, token_start_s, token_end_s, *, cmap: str = TEMPORAL_
     n = w.shape[0]
     query, key = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     query, key = query.ravel(), key.ravel()  # (N·N,)
+    # Each cell is drawn a little past its end, under the next cell (drawn after it), so that no
+    # seam between cells lets the background through where a PDF viewer smooths their edges.
+    drawn_end = end + CELL_OVERLAP * (end - start)  # (N,)
     data = table(query_token=query, key_token=key, query_start_s=start[query], query_end_s=end[query],
-                 key_start_s=start[key], key_end_s=end[key], weight=w.ravel())
+                 key_start_s=start[key], key_end_s=end[key], query_drawn_end_s=drawn_end[query],
+                 key_drawn_end_s=drawn_end[key], weight=w.ravel())
     time_span = [float(start.min()), float(end.max())]
-    colour = weight_colour("weight", cmap, span, "attention")
     return (
         alt.Chart(data)
-        # each cell is outlined in its own colour, so that no seam between cells lets the
-        # background through when a PDF viewer smooths their edges
-        .mark_rect(strokeWidth=CELL_SEAM_PX)
+        .mark_rect(clip=True)
         .encode(
             x=alt.X("key_start_s:Q", scale=alt.Scale(domain=time_span, nice=False, zero=False),
                     title="key time in epoch (s)", axis=alt.Axis(grid=False)),
-            x2=alt.X2("key_end_s"),
+            x2=alt.X2("key_drawn_end_s"),
             y=alt.Y("query_start_s:Q", scale=alt.Scale(domain=time_span, nice=False, zero=False, reverse=True),
                     title="query time in epoch (s)", axis=alt.Axis(grid=False)),
-            y2=alt.Y2("query_end_s"),
-            color=colour,
-            stroke={**colour, "legend": None},
+            y2=alt.Y2("query_drawn_end_s"),
+            color=weight_colour("weight", cmap, span, "attention"),
             tooltip=[
                 tooltip_field("query_token:O", "query token"),
                 tooltip_field("query_start_s:Q", "query from (s)", ".2f"),
