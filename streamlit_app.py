@@ -2,7 +2,8 @@
 
 Run it with ``streamlit run streamlit_app.py`` (``make app``). This file only lays out widgets
 and charts: what is opened lives in ``mesa_report.app.sources``, caching and views in
-``mesa_report.app.support``, navigation and the URL in ``mesa_report.app.state``, and every chart
+``mesa_report.app.support``, the view and the URL in ``mesa_report.app.state`` (made valid by
+``mesa_report.app.resolve``), the buttons in ``mesa_report.app.navigation``, and every chart
 comes from ``mesa_report.charts`` (one module per chart family).
 """
 
@@ -14,6 +15,8 @@ import streamlit as st
 
 from mesa_report.app import night_overview
 from mesa_report.app import sources as app_sources
+from mesa_report.app import navigation
+from mesa_report.app import resolve
 from mesa_report.app import state as nav
 from mesa_report.app import support
 from mesa_report.charts.heatmaps import EPOCH_SELECTION, channel_chart, inter_epoch_chart, temporal_chart
@@ -92,10 +95,10 @@ with map_options:
     cmaps = support.colour_maps(scheme)
 
 # ---- the night --------------------------------------------------------------------------------
-subject, problems = nav.choose_subject(request.subject, store.mesaids)
+subject, problems = resolve.choose_subject(request.subject, store.mesaids)
 state[nav.SUBJECT_KEY] = subject
 st.selectbox("Night", store.mesaids, key=nav.SUBJECT_KEY, format_func=record_id,
-             on_change=nav.on_subject_chosen, args=(state,))
+             on_change=navigation.on_subject_chosen, args=(state,))
 try:
     night = app_sources.night_in_store(store, subject)
     result = support.night_inference(model, night)
@@ -138,34 +141,34 @@ def sample_section() -> None:
                                    clock_start)
     st.subheader("Sample")
     buttons = st.container(horizontal=True)
-    buttons.button("◀ Previous", key="previous", on_click=nav.on_step,
+    buttons.button("◀ Previous", key="previous", on_click=navigation.on_step,
                    args=(state, -1, result.n_samples), disabled=view.sample == 0)
-    buttons.button("Next ▶", key="next", on_click=nav.on_step,
+    buttons.button("Next ▶", key="next", on_click=navigation.on_step,
                    args=(state, 1, result.n_samples), disabled=view.sample == result.n_samples - 1)
     jump = (result.labels, result.pred, result.sample_starts, result.seq_len)
-    buttons.button("Next wrong prediction", key="next_wrong", on_click=nav.on_jump,
+    buttons.button("Next wrong prediction", key="next_wrong", on_click=navigation.on_jump,
                    args=(state, "wrong", *jump))
-    buttons.button("Next stage transition", key="next_transition", on_click=nav.on_jump,
+    buttons.button("Next stage transition", key="next_transition", on_click=navigation.on_jump,
                    args=(state, "transition", *jump))
     if result.n_samples > 1:
         st.select_slider("Sample", range(result.n_samples), key=nav.SAMPLE_KEY,
-                         format_func=lambda k: str(k + 1), on_change=nav.on_sample_chosen, args=(state,))
+                         format_func=lambda k: str(k + 1), on_change=navigation.on_sample_chosen, args=(state,))
     if notice := state.pop(nav.NOTICE_KEY, None):
         st.info(notice)
 
-    epochs = nav.sample_epochs(result.sample_starts, result.seq_len, view.sample)
+    epochs = resolve.sample_epochs(result.sample_starts, result.seq_len, view.sample)
     att = support.sample_maps(result, view.sample, layer=layer, head=head, method=method, model=model,
                               night=night, target_epoch=view.epoch)
     st.markdown(support.sample_caption(result, view.sample, att))
     heatmap = inter_epoch_chart(
         att.epoch, att.true_labels, att.pred_labels, class_names=att.class_names, first_epoch=epochs[0],
         cmap=cmaps["epoch"], subtitle=f"{att.detail} · click a row to select its epoch", span=att.span("epoch"))
-    event = support.draw(st, heatmap, key=nav.chart_key(view.sample, state), on_select="rerun",
+    event = support.draw(st, heatmap, key=navigation.chart_key(view.sample, state), on_select="rerun",
                          selection_mode=EPOCH_SELECTION)
-    nav.take_chart_pick(state, support.picked_epoch(event), epochs)
+    navigation.take_chart_pick(state, support.picked_epoch(event), epochs)
 
     pick, channels = st.columns([2, 3])
-    pick.selectbox("Epoch", list(epochs), key=nav.EPOCH_KEY, on_change=nav.on_epoch_chosen,
+    pick.selectbox("Epoch", list(epochs), key=nav.EPOCH_KEY, on_change=navigation.on_epoch_chosen,
                    args=(state,), format_func=lambda e: support.epoch_label(att, epochs[0], e))
     channels.radio("Channel", list(result.channel_names), key=nav.CHANNEL_KEY, horizontal=True,
                    format_func=channel_label)

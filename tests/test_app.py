@@ -16,6 +16,7 @@ from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from mesa_report.app import sources as app_sources
+from mesa_report.app import navigation
 from mesa_report.app import state as nav
 from mesa_report.app import support
 from mesa_report import demo
@@ -122,7 +123,7 @@ def test_clicking_an_epoch_changes_the_channel_and_temporal_views(app):
     target = 12 if at.session_state["epoch"] != 12 else 13
     # a click on a row of the inter-epoch heatmap arrives as the chart's selection state
     generation = {k: at.session_state[k] for k in [nav.GENERATION_KEY] if k in at.session_state}
-    at.session_state[nav.chart_key(0, generation)] = {"selection": {"epoch": [{"query_epoch": target}]}}
+    at.session_state[navigation.chart_key(0, generation)] = {"selection": {"epoch": [{"query_epoch": target}]}}
     at.run()
     assert at.session_state["epoch"] == target
     channel_after = chart_data(at, "channel attention")
@@ -295,30 +296,30 @@ def test_jumps_find_the_next_wrong_prediction_and_stage_transition_and_wrap():
     pred[35] = 0  # unscored: never wrong
     starts = inference.sample_starts(45, 20)  # [0, 20, 25]
     state = {nav.SAMPLE_KEY: 0, nav.EPOCH_KEY: 3}
-    nav.on_jump(state, "wrong", labels, pred, starts, 20)
+    navigation.on_jump(state, "wrong", labels, pred, starts, 20)
     assert (state[nav.SAMPLE_KEY], state[nav.EPOCH_KEY]) == (1, 30)
-    nav.on_jump(state, "wrong", labels, pred, starts, 20)  # wraps to the night's start
+    navigation.on_jump(state, "wrong", labels, pred, starts, 20)  # wraps to the night's start
     assert (state[nav.SAMPLE_KEY], state[nav.EPOCH_KEY]) == (0, 3)
-    nav.on_jump(state, "transition", labels, pred, starts, 20)  # 2→5 at 25; 5→?→2 is no transition
+    navigation.on_jump(state, "transition", labels, pred, starts, 20)  # 2→5 at 25; 5→?→2 is no transition
     assert (state[nav.SAMPLE_KEY], state[nav.EPOCH_KEY]) == (1, 25)
-    nav.on_jump(state, "transition", labels, pred, starts, 20)
+    navigation.on_jump(state, "transition", labels, pred, starts, 20)
     assert state[nav.EPOCH_KEY] == 25 and nav.NOTICE_KEY not in state  # the only one: found again
     calm = {nav.SAMPLE_KEY: 0, nav.EPOCH_KEY: 0}
-    nav.on_jump(calm, "wrong", labels, labels, starts, 20)
+    navigation.on_jump(calm, "wrong", labels, labels, starts, 20)
     assert calm[nav.NOTICE_KEY] == "This night has no wrong prediction." and calm[nav.EPOCH_KEY] == 0
     # the last sample overlaps the one before: an epoch they share stays in the current sample
-    assert nav.sample_holding(27, 2, starts, 20) == 2 and nav.sample_holding(27, 0, starts, 20) == 1
+    assert navigation.sample_holding(27, 2, starts, 20) == 2 and navigation.sample_holding(27, 0, starts, 20) == 1
 
 
 def test_a_chart_click_is_taken_once_and_a_new_sample_resets_it():
     state = {nav.EPOCH_KEY: 3}
-    assert nav.take_chart_pick(state, 5, range(0, 20)) and state[nav.EPOCH_KEY] == 5
+    assert navigation.take_chart_pick(state, 5, range(0, 20)) and state[nav.EPOCH_KEY] == 5
     state[nav.EPOCH_KEY] = 9  # chosen from the list afterwards
-    assert not nav.take_chart_pick(state, 5, range(0, 20)) and state[nav.EPOCH_KEY] == 9
-    key = nav.chart_key(0, state)
-    nav.on_epoch_chosen(state)
-    assert nav.chart_key(0, state) != key  # the chart is drawn afresh, without the stale highlight
-    assert not nav.take_chart_pick(state, 25, range(0, 20))  # a pick outside the sample is ignored
+    assert not navigation.take_chart_pick(state, 5, range(0, 20)) and state[nav.EPOCH_KEY] == 9
+    key = navigation.chart_key(0, state)
+    navigation.on_epoch_chosen(state)
+    assert navigation.chart_key(0, state) != key  # the chart is drawn afresh, without the stale highlight
+    assert not navigation.take_chart_pick(state, 25, range(0, 20))  # a pick outside the sample is ignored
     assert support.picked_epoch({"selection": {"epoch": [{"query_epoch": 7.0}]}}) == 7
     assert support.picked_epoch({"selection": {"epoch": []}}) is None and support.picked_epoch(None) is None
 

@@ -10,8 +10,8 @@
 * One sample's maps for the chosen layer and head, the helpers that draw every chart of
   :mod:`mesa_report.charts` at its own size, and the bytes behind the download buttons.
 
-What is opened lives in :mod:`mesa_report.app.sources`; navigation and the view kept in the URL
-in :mod:`mesa_report.app.state`.
+What is opened lives in :mod:`mesa_report.app.sources`; the view kept in the URL in
+:mod:`mesa_report.app.state`, navigation in :mod:`mesa_report.app.navigation`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import altair as alt
 import numpy as np
 import streamlit as st
 
+from mesa_report.app import resolve
 from mesa_report.app import state as app_state
 
 from mesa_report.charts.dashboard import dashboard_chart
@@ -338,7 +339,7 @@ def default_epoch(result: NightInference, sample: int) -> int:
     47
     """
     view = result.sample(sample)
-    return app_state.default_epoch(view.labels, view.pred, view.uncertainty, view.first_epoch)
+    return resolve.default_epoch(view.labels, view.pred, view.uncertainty, view.first_epoch)
 
 
 def settle_view(state: MutableMapping, request: app_state.ViewRequest, result: NightInference,
@@ -346,13 +347,13 @@ def settle_view(state: MutableMapping, request: app_state.ViewRequest, result: N
     """Resolve the requested view for this night and store it in the session's widget keys.
 
     Returns the view and why any requested value was not used (see
-    :func:`mesa_report.app.state.resolve_view`).
+    :func:`mesa_report.app.resolve.resolve_view`).
 
     Examples
     --------
     >>> view, problems = settle_view(st.session_state, request, result, 1)  # doctest: +SKIP
     """
-    view, problems = app_state.resolve_view(
+    view, problems = resolve.resolve_view(
         request, subject=subject, n_samples=result.n_samples, sample_starts=result.sample_starts,
         seq_len=result.seq_len, channel_names=result.channel_names,
         fallback_epoch=lambda sample: default_epoch(result, sample))
@@ -374,7 +375,7 @@ def settle_options(state: MutableMapping, request: app_state.ViewRequest,
     >>> state["method"], state["layer"], state["head"] is None
     ('rollout', 1, True)
     """
-    options, problems = app_state.resolve_options(
+    options, problems = resolve.resolve_options(
         request, layers=layer_choices(config), heads=head_choices(config), methods=METHODS,
         schemes=COLOUR_CHOICES)
     state[app_state.LAYER_KEY] = options.layer
