@@ -10,6 +10,7 @@ subtitle says how it was scaled.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import altair as alt
@@ -26,7 +27,7 @@ from mesa_report.explain.view_scales import ColourSpan
 TRACE_WIDTH_PX = 760
 """Width of the traces' plot in the app and the files."""
 
-TRACE_HEIGHT_PX = 96
+TRACE_HEIGHT_PX = 90
 """Height of one channel's trace."""
 
 BAND_HEIGHT_PX = 14
@@ -37,6 +38,9 @@ SHADE_OPACITY = 0.22
 
 AXIS_FONT_PX = 11
 """Tick labels and axis titles (8 pt when a report page shows the chart at its size)."""
+
+NOTE_CHARS = 90
+"""Longest line of the subtitle's notes, in characters (about 560 px)."""
 
 
 def envelope(signal: np.ndarray, n_columns: int) -> np.ndarray:
@@ -164,5 +168,6 @@ def traces_chart(signals, sfreq_hz: float, token_relevance, token_start_s, token
                                    tooltip=tooltip, width_px=width_px, amplitude_unit=amplitude_unit))
     notes = [f"shading and the band under each trace: {relevance_title} by each time token (mean over the queries)",
              f"amplitude in {amplitude_unit}" + (f" ({scaling})" if scaling else "")]
+    notes = [line for note in notes for line in textwrap.wrap(note, NOTE_CHARS)]  # no wider than the plots
     return alt.vconcat(*rows, spacing=10, title={"text": title or "EEG traces", "subtitle": notes,
                                                 "anchor": "start"}).resolve_scale(color="shared")
