@@ -18,6 +18,8 @@ from mesa_report.app import sources as app_sources
 from mesa_report.app import navigation
 from mesa_report.app import resolve
 from mesa_report.app import state as nav
+from mesa_report.app import downloads
+from mesa_report.app import drawing
 from mesa_report.app import support
 from mesa_report.charts.heatmaps import EPOCH_SELECTION, channel_chart, inter_epoch_chart, temporal_chart
 from mesa_report.charts.traces import traces_chart
@@ -122,12 +124,12 @@ with numbers:
         accuracy.metric("Accuracy", f"{figures.stages.accuracy:.1%}")
         kappa.metric("Cohen's κ", f"{figures.kappa:.2f}")
         st.caption(f"{figures.n_scored} of {figures.n_epochs} epochs scored")
-    for fmt, (label, mime) in support.REPORT_FORMATS.items():
+    for fmt, (label, mime) in downloads.REPORT_FORMATS.items():
         st.download_button(label, key=f"report_{fmt}", mime=mime, on_click="ignore",
                            file_name=f"{record_id(subject)}_report.{fmt}",
-                           data=functools.partial(support.report_bytes, fmt, result, night, model))
+                           data=functools.partial(downloads.report_bytes, fmt, result, night, model))
 if "confusion" in night_charts:
-    support.draw_spec(confusion, night_charts["confusion"])
+    drawing.draw_spec(confusion, night_charts["confusion"])
 night_overview.draw_statistics(st, overview)
 
 
@@ -163,9 +165,9 @@ def sample_section() -> None:
     heatmap = inter_epoch_chart(
         att.epoch, att.true_labels, att.pred_labels, class_names=att.class_names, first_epoch=epochs[0],
         cmap=cmaps["epoch"], subtitle=f"{att.detail} · click a row to select its epoch", span=att.span("epoch"))
-    event = support.draw(st, heatmap, key=navigation.chart_key(view.sample, state), on_select="rerun",
+    event = drawing.draw(st, heatmap, key=navigation.chart_key(view.sample, state), on_select="rerun",
                          selection_mode=EPOCH_SELECTION)
-    navigation.take_chart_pick(state, support.picked_epoch(event), epochs)
+    navigation.take_chart_pick(state, drawing.picked_epoch(event), epochs)
 
     pick, channels = st.columns([2, 3])
     pick.selectbox("Epoch", list(epochs), key=nav.EPOCH_KEY, on_change=navigation.on_epoch_chosen,
@@ -177,23 +179,23 @@ def sample_section() -> None:
     title = f"epoch {support.epoch_label(att, epochs[0], epoch)}"
     left, right = st.columns(2)
     temporal = att.temporal[position, channel]  # (N, N) query × key token
-    support.draw(left, channel_chart(att.channel[position], att.channel_names, cmap=cmaps["channel"],
+    drawing.draw(left, channel_chart(att.channel[position], att.channel_names, cmap=cmaps["channel"],
                                             title=title, subtitle=f"channel attention · {att.heads}",
                                             span=att.span("channel", position)))
-    support.draw(right, temporal_chart(
+    drawing.draw(right, temporal_chart(
         temporal, att.token_start_s, att.token_end_s, cmap=cmaps["temporal"], title=title,
         subtitle=f"temporal attention · {channel_label(name)} · {att.detail}",
         span=att.span("temporal", position, channel)))
-    support.draw(st, traces_chart(
+    drawing.draw(st, traces_chart(
         support.epoch_signals(night, epoch, len(att.channel_names)), result.sfreq_hz, att.received(position),
         att.token_start_s, att.token_end_s, channel_names=att.channel_names, cmap=cmaps["temporal"],
         title=f"{title} · EEG traces", span=att.span("trace", position)))
 
     shown = nav.View(subject=subject, sample=view.sample, epoch=epoch, channel=name, layer=layer, head=head,
                      method=method, scheme=scheme)
-    st.download_button("PNG of this view", key="png", file_name=f"{support.view_stem(shown)}.png",
+    st.download_button("PNG of this view", key="png", file_name=f"{downloads.view_stem(shown)}.png",
                        mime="image/png", on_click="ignore",
-                       data=functools.partial(support.view_png, att, position, cmaps, subject))
+                       data=functools.partial(downloads.view_png, att, position, cmaps, subject))
     wanted = nav.view_query(shown)
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)

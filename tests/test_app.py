@@ -18,6 +18,8 @@ from streamlit.testing.v1 import AppTest
 from mesa_report.app import sources as app_sources
 from mesa_report.app import navigation
 from mesa_report.app import state as nav
+from mesa_report.app import downloads
+from mesa_report.app import drawing
 from mesa_report.app import support
 from mesa_report import demo
 from mesa_report.inference import cohort
@@ -320,8 +322,8 @@ def test_a_chart_click_is_taken_once_and_a_new_sample_resets_it():
     navigation.on_epoch_chosen(state)
     assert navigation.chart_key(0, state) != key  # the chart is drawn afresh, without the stale highlight
     assert not navigation.take_chart_pick(state, 25, range(0, 20))  # a pick outside the sample is ignored
-    assert support.picked_epoch({"selection": {"epoch": [{"query_epoch": 7.0}]}}) == 7
-    assert support.picked_epoch({"selection": {"epoch": []}}) is None and support.picked_epoch(None) is None
+    assert drawing.picked_epoch({"selection": {"epoch": [{"query_epoch": 7.0}]}}) == 7
+    assert drawing.picked_epoch({"selection": {"epoch": []}}) is None and drawing.picked_epoch(None) is None
 
 
 @pytest.mark.parametrize("query, problem", [
@@ -352,17 +354,17 @@ def test_the_png_of_the_view_and_the_reports_of_the_night(app):
     at = app().run()
     result = stored_inference(at)
     att = support.sample_maps(result, 1, layer=1, head=None)
-    png = support.view_png(att, 4, support.colour_maps("magma"), 1)
+    png = downloads.view_png(att, 4, support.colour_maps("magma"), 1)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert width > 800 and height > 800  # the dashboard: inter-epoch map over the epoch's row
     opened = sources(at)
     night = NightStore(opened.preprocessed_dir).night(1)
     model = app_sources.open_model(opened.checkpoint)
-    html = support.report_bytes("html", result, night, model).decode("utf-8")
+    html = downloads.report_bytes("html", result, night, model).decode("utf-8")
     assert html.startswith("<!DOCTYPE html>") and "mesa-sleep-0001" in html
     assert 'src="http' not in html and "<link" not in html  # standalone: nothing from the network
-    pdf = support.report_bytes("pdf", result, night, model)
+    pdf = downloads.report_bytes("pdf", result, night, model)
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert pdf[:5] == b"%PDF-" and "mesa-sleep-0001" in text and "inter-epoch attention" in text
 

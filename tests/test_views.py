@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from mesa_report import demo
 from mesa_report.app import state as nav
+from mesa_report.app import downloads
 from mesa_report.app import support
 from mesa_report.charts.heatmaps import EPOCH_SELECTION, channel_chart, inter_epoch_chart, temporal_chart
 from mesa_report.core.vocabulary import REM_BAND_COLOUR, STAGE_COLOURS, WRONG_COLOUR
@@ -230,7 +231,7 @@ def test_the_same_sample_has_the_same_maps_labels_and_numbers_in_the_app_a_repor
     assert at.markdown and any(m.value.startswith(f"**Sample 2 of {result.n_samples}** · epochs "
                                                   f"{first}–{first + 19}") for m in at.markdown)
     in_app = chart_data(at, "inter-epoch attention")
-    assert support.view_stem(nav.View(1, index, first + 3, "EEG1")).startswith("mesa-sleep-0001_sample_2_")
+    assert downloads.view_stem(nav.View(1, index, first + 3, "EEG1")).startswith("mesa-sleep-0001_sample_2_")
     # the report: the same heading, the same matrix and axis labels
     report = build_report(result, night=night, n_samples=result.n_samples)
     section = next(s for s in report.samples if s.first_epoch == first)
@@ -265,9 +266,9 @@ def test_cell_text_is_light_on_dark_cells_and_dark_on_light_ones():
 def test_the_png_of_a_view_is_titled_with_night_sample_epoch_and_maps(night_1, monkeypatch):
     _, _, result = night_1
     drawn = {}
-    monkeypatch.setattr(support, "render_chart", lambda chart, fmt: drawn.setdefault("spec", chart_spec(chart)))
+    monkeypatch.setattr(downloads, "render_chart", lambda chart, fmt: drawn.setdefault("spec", chart_spec(chart)))
     att = night_sample_views(result, 1, ViewChoice("attention", 0, 1))
-    support.view_png(att, 4, support.colour_maps("magma"), 1)
+    downloads.view_png(att, 4, support.colour_maps("magma"), 1)
     assert drawn["spec"]["title"]["text"] == ("mesa-sleep-0001 · Sample 2: epochs 20–39 · epoch 24 · "
                                               "layer 1 of 2 · head 2")
 
@@ -279,7 +280,7 @@ def test_the_png_of_a_view_has_no_blank_half(night_1):
 
     _, _, result = night_1
     att = night_sample_views(result, 1, ViewChoice("attention", 0, 1))
-    grey = np.asarray(Image.open(io.BytesIO(support.view_png(att, 4, support.colour_maps("magma"), 1))).convert("L"))
+    grey = np.asarray(Image.open(io.BytesIO(downloads.view_png(att, 4, support.colour_maps("magma"), 1))).convert("L"))
     h, w = grey.shape  # the inter-epoch map spans the epoch's row of panels under it
     assert (grey[int(0.15 * h):int(0.45 * h), int(0.55 * w):int(0.7 * w)] > 245).mean() < 0.2
     assert (grey[:, w // 2:] < 200).mean() > 0.15  # the right half is drawn

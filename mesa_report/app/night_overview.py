@@ -23,7 +23,7 @@ import streamlit as st
 from mesa_report.app import navigation
 from mesa_report.app import state as nav
 from mesa_report.app.sources import file_stamp
-from mesa_report.app.support import draw_spec, picked_epoch
+from mesa_report.app.drawing import draw_spec, picked_epoch
 from mesa_report.charts.night import NIGHT_EPOCH_SELECTION, hypnogram_chart
 from mesa_report.core.time_axis import recording_start
 from mesa_report.data.store import Night
