@@ -2,8 +2,9 @@
 
 Run it with ``streamlit run streamlit_app.py`` (``make app``). This file only lays out widgets
 and charts: what is opened lives in ``mesa_report.app.sources``, caching and views in
-``mesa_report.app.support``, navigation and the URL in ``mesa_report.app.state``, and every chart
-comes from ``mesa_report.charts.core``.
+``mesa_report.app.support``, the view and the URL in ``mesa_report.app.state`` (made valid by
+``mesa_report.app.resolve``), the buttons in ``mesa_report.app.navigation``, and every chart
+comes from ``mesa_report.charts`` (one module per chart family).
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ import streamlit as st
 
 from mesa_report.app import night_overview, report_builder
 from mesa_report.app import sources as app_sources
+from mesa_report.app import navigation
+from mesa_report.app import resolve
 from mesa_report.app import state as nav
+from mesa_report.app import downloads
+from mesa_report.app import drawing
 from mesa_report.app import support
-from mesa_report.charts import core as charts
+from mesa_report.charts.heatmaps import EPOCH_SELECTION, channel_chart, inter_epoch_chart, temporal_chart
+from mesa_report.charts.traces import traces_chart
 from mesa_report.core.errors import MesaReportError
 from mesa_report.core.vocabulary import channel_label
 from mesa_report.data.night_ids import record_id
@@ -92,10 +98,10 @@ with map_options:
     cmaps = support.colour_maps(scheme)
 
 # ---- the night --------------------------------------------------------------------------------
-subject, problems = nav.choose_subject(request.subject, store.mesaids)
+subject, problems = resolve.choose_subject(request.subject, store.mesaids)
 state[nav.SUBJECT_KEY] = subject
 st.selectbox("Night", store.mesaids, key=nav.SUBJECT_KEY, format_func=record_id,
-             on_change=nav.on_subject_chosen, args=(state,))
+             on_change=navigation.on_subject_chosen, args=(state,))
 try:
     night = app_sources.night_in_store(store, subject)
     result = support.night_inference(model, night)
@@ -121,7 +127,7 @@ with numbers:
         st.caption(f"{figures.n_scored} of {figures.n_epochs} epochs scored")
     report_builder.draw_report_buttons(st.container(), reports, report_builder.ReportJob.of(result, night, sources))
 if "confusion" in night_charts:
-    support.draw_spec(confusion, night_charts["confusion"])
+    drawing.draw_spec(confusion, night_charts["confusion"])
 night_overview.draw_statistics(st, overview)
 
 
@@ -135,34 +141,34 @@ def sample_section() -> None:
                                    clock_start)
     st.subheader("Sample")
     buttons = st.container(horizontal=True)
-    buttons.button("◀ Previous", key="previous", on_click=nav.on_step,
+    buttons.button("◀ Previous", key="previous", on_click=navigation.on_step,
                    args=(state, -1, result.n_samples), disabled=view.sample == 0)
-    buttons.button("Next ▶", key="next", on_click=nav.on_step,
+    buttons.button("Next ▶", key="next", on_click=navigation.on_step,
                    args=(state, 1, result.n_samples), disabled=view.sample == result.n_samples - 1)
     jump = (result.labels, result.pred, result.sample_starts, result.seq_len)
-    buttons.button("Next wrong prediction", key="next_wrong", on_click=nav.on_jump,
+    buttons.button("Next wrong prediction", key="next_wrong", on_click=navigation.on_jump,
                    args=(state, "wrong", *jump))
-    buttons.button("Next stage transition", key="next_transition", on_click=nav.on_jump,
+    buttons.button("Next stage transition", key="next_transition", on_click=navigation.on_jump,
                    args=(state, "transition", *jump))
     if result.n_samples > 1:
         st.select_slider("Sample", range(result.n_samples), key=nav.SAMPLE_KEY,
-                         format_func=lambda k: str(k + 1), on_change=nav.on_sample_chosen, args=(state,))
+                         format_func=lambda k: str(k + 1), on_change=navigation.on_sample_chosen, args=(state,))
     if notice := state.pop(nav.NOTICE_KEY, None):
         st.info(notice)
 
-    epochs = nav.sample_epochs(result.sample_starts, result.seq_len, view.sample)
+    epochs = resolve.sample_epochs(result.sample_starts, result.seq_len, view.sample)
     att = support.sample_maps(result, view.sample, layer=layer, head=head, method=method, model=model,
                               night=night, target_epoch=view.epoch)
     st.markdown(support.sample_caption(result, view.sample, att))
-    heatmap = charts.inter_epoch_chart(
+    heatmap = inter_epoch_chart(
         att.epoch, att.true_labels, att.pred_labels, class_names=att.class_names, first_epoch=epochs[0],
         cmap=cmaps["epoch"], subtitle=f"{att.detail} · click a row to select its epoch", span=att.span("epoch"))
-    event = support.draw(st, heatmap, key=nav.chart_key(view.sample, state), on_select="rerun",
-                         selection_mode=charts.EPOCH_SELECTION)
-    nav.take_chart_pick(state, support.picked_epoch(event), epochs)
+    event = drawing.draw(st, heatmap, key=navigation.chart_key(view.sample, state), on_select="rerun",
+                         selection_mode=EPOCH_SELECTION)
+    navigation.take_chart_pick(state, drawing.picked_epoch(event), epochs)
 
     pick, channels = st.columns([2, 3])
-    pick.selectbox("Epoch", list(epochs), key=nav.EPOCH_KEY, on_change=nav.on_epoch_chosen,
+    pick.selectbox("Epoch", list(epochs), key=nav.EPOCH_KEY, on_change=navigation.on_epoch_chosen,
                    args=(state,), format_func=lambda e: support.epoch_label(att, epochs[0], e))
     channels.radio("Channel", list(result.channel_names), key=nav.CHANNEL_KEY, horizontal=True,
                    format_func=channel_label)
@@ -171,23 +177,23 @@ def sample_section() -> None:
     title = f"epoch {support.epoch_label(att, epochs[0], epoch)}"
     left, right = st.columns(2)
     temporal = att.temporal[position, channel]  # (N, N) query × key token
-    support.draw(left, charts.channel_chart(att.channel[position], att.channel_names, cmap=cmaps["channel"],
+    drawing.draw(left, channel_chart(att.channel[position], att.channel_names, cmap=cmaps["channel"],
                                             title=title, subtitle=f"channel attention · {att.heads}",
                                             span=att.span("channel", position)))
-    support.draw(right, charts.temporal_chart(
+    drawing.draw(right, temporal_chart(
         temporal, att.token_start_s, att.token_end_s, cmap=cmaps["temporal"], title=title,
         subtitle=f"temporal attention · {channel_label(name)} · {att.detail}",
         span=att.span("temporal", position, channel)))
-    support.draw(st, charts.trace_chart(
-        support.epoch_signal(night, epoch, channel), result.sfreq_hz, att.received(position, channel),
-        att.token_start_s, att.token_end_s, channel_name=name, cmap=cmaps["temporal"],
-        title=f"{title} · {channel_label(name)}", span=att.span("trace", position, channel)))
+    drawing.draw(st, traces_chart(
+        support.epoch_signals(night, epoch, len(att.channel_names)), result.sfreq_hz, att.received(position),
+        att.token_start_s, att.token_end_s, channel_names=att.channel_names, cmap=cmaps["temporal"],
+        title=f"{title} · EEG traces", span=att.span("trace", position)))
 
     shown = nav.View(subject=subject, sample=view.sample, epoch=epoch, channel=name, layer=layer, head=head,
                      method=method, scheme=scheme)
-    st.download_button("PNG of this view", key="png", file_name=f"{support.view_stem(shown)}.png",
+    st.download_button("PNG of this view", key="png", file_name=f"{downloads.view_stem(shown)}.png",
                        mime="image/png", on_click="ignore",
-                       data=functools.partial(support.view_png, att, position, cmaps, subject))
+                       data=functools.partial(downloads.view_png, att, position, cmaps, subject))
     wanted = nav.view_query(shown)
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)

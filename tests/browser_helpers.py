@@ -69,7 +69,8 @@ def chart_titled(at, text: str) -> tuple[str, list[pd.DataFrame]]:
     found = []
     for spec, frames in chart_specs(at):
         title = spec.get("title") or {}
-        parts = [str(title.get(name) or "") for name in ("text", "subtitle")]
+        parts = [" ".join(v) if isinstance(v := title.get(name) or "", list) else str(v)
+                 for name in ("text", "subtitle")]
         if any(part.startswith(text) for part in parts):
             found.append((" | ".join(parts), frames))
     assert len(found) == 1, f"{len(found)} charts titled {text!r}"

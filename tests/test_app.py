@@ -16,12 +16,15 @@ from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from mesa_report.app import sources as app_sources
+from mesa_report.app import navigation
 from mesa_report.app import state as nav
+from mesa_report.app import downloads
+from mesa_report.app import drawing
 from mesa_report.app import support
 from mesa_report import demo
 from mesa_report.inference import cohort
 from mesa_report.inference import night as inference
-from mesa_report.charts.core import TRACE_WIDTH_PX
+from mesa_report.charts.traces import TRACE_WIDTH_PX
 from mesa_report.model.checkpoint import save_checkpoint
 from mesa_report.core.errors import CheckpointError, DataError
 from mesa_report.explain.methods import attention_rollout
@@ -125,7 +128,7 @@ def test_clicking_an_epoch_changes_the_channel_and_temporal_views(app):
     target = 12 if at.session_state["epoch"] != 12 else 13
     # a click on a row of the inter-epoch heatmap arrives as the chart's selection state
     generation = {k: at.session_state[k] for k in [nav.GENERATION_KEY] if k in at.session_state}
-    at.session_state[nav.chart_key(0, generation)] = {"selection": {"epoch": [{"query_epoch": target}]}}
+    at.session_state[navigation.chart_key(0, generation)] = {"selection": {"epoch": [{"query_epoch": target}]}}
     at.run()
     assert at.session_state["epoch"] == target
     channel_after = chart_data(at, "channel attention")
@@ -136,15 +139,25 @@ def test_clicking_an_epoch_changes_the_channel_and_temporal_views(app):
     expected = result.channel[0, target].astype(np.float32).mean(axis=0)  # (C, C), mean of heads
     np.testing.assert_allclose(np.sort(channel_after["weight"]), np.sort(expected.ravel()), atol=1e-3)
     assert at.query_params["epoch"] in (str(target), [str(target)])
-    # another channel: the temporal view and the trace follow, the channel view does not
+    # another channel: the temporal view follows, the channel view and the stacked traces do not
+    title, frames = chart_titled(at, "shading and the band")  # every channel's EEG under its tokens
     at.radio(key="channel").set_value("EEG3").run()
     assert not np.allclose(chart_data(at, "temporal attention")["weight"], temporal_after["weight"])
     np.testing.assert_allclose(chart_data(at, "channel attention")["weight"], channel_after["weight"])
-    title, (tokens, trace) = chart_titled(at, "shading: attention")  # the EEG trace under its tokens
-    assert f"epoch {target} " in title and "EEG3 (C4-M1)" in title
-    # the whole epoch, thinned to what the chart's pixels show (each column's min and max)
-    assert len(trace) <= 2 * TRACE_WIDTH_PX and trace["time_s"].iloc[-1] > 30 - 30 / TRACE_WIDTH_PX
-    assert tokens["relevance"].sum() == pytest.approx(1.0, abs=1e-3)  # softmax rows: it sums to 1
+    assert chart_titled(at, "shading and the band")[0] == title
+    assert f"epoch {target} " in title and "EEG traces" in title and "IQR units" in title
+    tokens = [f for f in frames if "relevance" in f]
+    traces = [f for f in frames if "amplitude" in f]
+    assert len(tokens) == len(traces) == len(result.channel_names)  # all channels, stacked
+    for trace, relevance in zip(traces, tokens):
+        # the whole epoch, thinned to what the chart's pixels show (each column's min and max)
+        assert len(trace) <= 2 * TRACE_WIDTH_PX and trace["time_s"].iloc[-1] > 30 - 30 / TRACE_WIDTH_PX
+        assert relevance["relevance"].sum() == pytest.approx(1.0, abs=1e-3)  # softmax rows: it sums to 1
+    night = NightStore(sources(at).preprocessed_dir).night(at.session_state["subject"])
+    signal = night.epochs(target, target + 1, channels=len(result.channel_names))[0]  # (C, T)
+    for c, trace in enumerate(traces):  # each trace is its channel's samples
+        kept = np.round(trace["time_s"].to_numpy() * result.sfreq_hz).astype(int)
+        np.testing.assert_allclose(trace["amplitude"], signal[c, kept], rtol=1e-5)
 
 
 def test_the_explanation_method_changes_the_maps_without_rerunning_the_night(app, monkeypatch):
@@ -288,32 +301,32 @@ def test_jumps_find_the_next_wrong_prediction_and_stage_transition_and_wrap():
     pred[35] = 0  # unscored: never wrong
     starts = inference.sample_starts(45, 20)  # [0, 20, 25]
     state = {nav.SAMPLE_KEY: 0, nav.EPOCH_KEY: 3}
-    nav.on_jump(state, "wrong", labels, pred, starts, 20)
+    navigation.on_jump(state, "wrong", labels, pred, starts, 20)
     assert (state[nav.SAMPLE_KEY], state[nav.EPOCH_KEY]) == (1, 30)
-    nav.on_jump(state, "wrong", labels, pred, starts, 20)  # wraps to the night's start
+    navigation.on_jump(state, "wrong", labels, pred, starts, 20)  # wraps to the night's start
     assert (state[nav.SAMPLE_KEY], state[nav.EPOCH_KEY]) == (0, 3)
-    nav.on_jump(state, "transition", labels, pred, starts, 20)  # 2→5 at 25; 5→?→2 is no transition
+    navigation.on_jump(state, "transition", labels, pred, starts, 20)  # 2→5 at 25; 5→?→2 is no transition
     assert (state[nav.SAMPLE_KEY], state[nav.EPOCH_KEY]) == (1, 25)
-    nav.on_jump(state, "transition", labels, pred, starts, 20)
+    navigation.on_jump(state, "transition", labels, pred, starts, 20)
     assert state[nav.EPOCH_KEY] == 25 and nav.NOTICE_KEY not in state  # the only one: found again
     calm = {nav.SAMPLE_KEY: 0, nav.EPOCH_KEY: 0}
-    nav.on_jump(calm, "wrong", labels, labels, starts, 20)
+    navigation.on_jump(calm, "wrong", labels, labels, starts, 20)
     assert calm[nav.NOTICE_KEY] == "This night has no wrong prediction." and calm[nav.EPOCH_KEY] == 0
     # the last sample overlaps the one before: an epoch they share stays in the current sample
-    assert nav.sample_holding(27, 2, starts, 20) == 2 and nav.sample_holding(27, 0, starts, 20) == 1
+    assert navigation.sample_holding(27, 2, starts, 20) == 2 and navigation.sample_holding(27, 0, starts, 20) == 1
 
 
 def test_a_chart_click_is_taken_once_and_a_new_sample_resets_it():
     state = {nav.EPOCH_KEY: 3}
-    assert nav.take_chart_pick(state, 5, range(0, 20)) and state[nav.EPOCH_KEY] == 5
+    assert navigation.take_chart_pick(state, 5, range(0, 20)) and state[nav.EPOCH_KEY] == 5
     state[nav.EPOCH_KEY] = 9  # chosen from the list afterwards
-    assert not nav.take_chart_pick(state, 5, range(0, 20)) and state[nav.EPOCH_KEY] == 9
-    key = nav.chart_key(0, state)
-    nav.on_epoch_chosen(state)
-    assert nav.chart_key(0, state) != key  # the chart is drawn afresh, without the stale highlight
-    assert not nav.take_chart_pick(state, 25, range(0, 20))  # a pick outside the sample is ignored
-    assert support.picked_epoch({"selection": {"epoch": [{"query_epoch": 7.0}]}}) == 7
-    assert support.picked_epoch({"selection": {"epoch": []}}) is None and support.picked_epoch(None) is None
+    assert not navigation.take_chart_pick(state, 5, range(0, 20)) and state[nav.EPOCH_KEY] == 9
+    key = navigation.chart_key(0, state)
+    navigation.on_epoch_chosen(state)
+    assert navigation.chart_key(0, state) != key  # the chart is drawn afresh, without the stale highlight
+    assert not navigation.take_chart_pick(state, 25, range(0, 20))  # a pick outside the sample is ignored
+    assert drawing.picked_epoch({"selection": {"epoch": [{"query_epoch": 7.0}]}}) == 7
+    assert drawing.picked_epoch({"selection": {"epoch": []}}) is None and drawing.picked_epoch(None) is None
 
 
 @pytest.mark.parametrize("query, problem", [
@@ -344,17 +357,17 @@ def test_the_png_of_the_view_and_the_reports_of_the_night(app):
     at = app().run()
     result = stored_inference(at)
     att = support.sample_maps(result, 1, layer=1, head=None)
-    png = support.view_png(att, 4, support.colour_maps("magma"), 1)
+    png = downloads.view_png(att, 4, support.colour_maps("magma"), 1)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert width > 800 and height > 800  # the dashboard: inter-epoch map over the epoch's row
     opened = sources(at)
     night = NightStore(opened.preprocessed_dir).night(1)
     model = app_sources.open_model(opened.checkpoint)
-    html = support.report_bytes("html", result, night, model).decode("utf-8")
+    html = downloads.report_bytes("html", result, night, model).decode("utf-8")
     assert html.startswith("<!DOCTYPE html>") and "mesa-sleep-0001" in html
     assert 'src="http' not in html and "<link" not in html  # standalone: nothing from the network
-    pdf = support.report_bytes("pdf", result, night, model)
+    pdf = downloads.report_bytes("pdf", result, night, model)
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert pdf[:5] == b"%PDF-" and "mesa-sleep-0001" in text and "inter-epoch attention" in text
 

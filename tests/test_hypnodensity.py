@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mesa_report.charts.core import chart_frame, hypnogram_order
+from mesa_report.charts.data import chart_frame
+from mesa_report.charts.night import hypnogram_order
 from mesa_report.core.errors import ConfigError
 from mesa_report.charts.hypnodensity import HYPNODENSITY_SELECTION, PROBABILITY_DECIMALS, hypnodensity_chart
 from mesa_report.render.vega import chart_spec, render_chart, render_spec

@@ -39,7 +39,7 @@ def test_the_package_keeps_its_layers():
     ("core/errors.py", "mesa_report.app.state"),
     ("data/store.py", "mesa_report.model.network"),
     ("inference/night.py", "mesa_report.explain.methods"),
-    ("charts/core.py", "mesa_report.report.options"),
+    ("charts/heatmaps.py", "mesa_report.report.options"),
 ])
 def test_an_upward_import_breaks_the_contract(tmp_path, lower, higher):
     root = _copy_package(tmp_path)

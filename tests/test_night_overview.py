@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from mesa_report.app import night_overview
 from mesa_report.app import state as nav
+from mesa_report.app import drawing
 from mesa_report.app import support
 from mesa_report.app import sources as app_sources
 from mesa_report.data.store import NightStore
@@ -124,6 +125,6 @@ def test_pick_events_are_read_defensively():
     rows = ["a", "b"]
     assert night_overview.picked_row({"selection": {"rows": [5]}}, rows) is None
     assert night_overview.picked_row(None, rows) is None
-    assert support.picked_epoch({"selection": {"night_epoch": [{"epoch": "x"}]}}, "night_epoch", "epoch") is None
+    assert drawing.picked_epoch({"selection": {"night_epoch": [{"epoch": "x"}]}}, "night_epoch", "epoch") is None
     state = {"sample": 0, nav.GENERATION_KEY: 4}
     assert set(night_overview.pick_keys(state).values()) == {f"night_{n}_4" for n in night_overview.PICKS}

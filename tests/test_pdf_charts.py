@@ -19,6 +19,7 @@ from mesa_report.core.errors import ReportError
 from mesa_report.render.pdf_charts import (
     FIGURE_URL,
     PLACE_PREFIX,
+    PT_PER_CSS_PX,
     chart_pdfs,
     chart_places,
     figure_fetcher,
@@ -133,3 +134,33 @@ def test_the_pdf_loads_nothing_from_outside():
     with pytest.raises(FatalURLFetchingError) as caught:
         HTML(string='<img src="https://example.org/x.png">', url_fetcher=figure_fetcher({})).write_pdf()
     assert isinstance(caught.value.__cause__, ReportError) and "example.org" in str(caught.value.__cause__)
+
+
+def _dark_runs(dark: np.ndarray) -> list[int]:
+    """Lengths of the runs of consecutive True values."""
+    idx = np.flatnonzero(dark)
+    return [len(run) for run in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)] if idx.size else []
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils is not installed")
+def test_no_light_lines_run_through_a_temporal_heatmap_laid_on_a_page(tmp_path):
+    from PIL import Image
+
+    from mesa_report.charts.heatmaps import temporal_chart
+    from mesa_report.explain.view_scales import ColourSpan
+    from mesa_report.render.vega import chart_spec
+
+    edges = np.arange(21) * 1.5
+    weights = np.random.default_rng(0).uniform(0.0, 0.02, (20, 20))  # every cell dark on a 0-0.1 scale
+    spec = chart_spec(temporal_chart(weights, edges[:-1], edges[1:], span=ColourSpan(0.0, 0.1, 0.0, 0.02, 0.02)),
+                      validate=False)
+    charts = chart_pdfs({"heatmap": {**spec, "width": 170, "height": 170}})  # as a report's detail page
+    document = render_document(chart_img("heatmap"), placeholders(charts))
+    (tmp_path / "doc.pdf").write_bytes(lay_charts(document.write_pdf(), chart_places(document), charts))
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(tmp_path / "doc.pdf"),
+                    str(tmp_path / "page")], check=True)
+    grey = np.asarray(Image.open(tmp_path / "page.png").convert("L")).astype(int)  # (H, W)
+    side_px = 170 * PT_PER_CSS_PX * 150 / 72  # the plot's side on the page, ≈ 266 px
+    # a seam between cells is a light line across the plot: it would cut the dark rows and columns
+    rows, columns = _dark_runs((grey < 90).mean(axis=1) > 0.2), _dark_runs((grey < 90).mean(axis=0) > 0.2)
+    assert max(rows) > 0.95 * side_px and max(columns) > 0.95 * side_px, (rows, columns)

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from mesa_report.charts import core as charts
+from mesa_report.charts.heatmaps import INTER_EPOCH_PX, channel_chart, inter_epoch_chart, temporal_chart
+from mesa_report.charts.night import confusion_chart
 from mesa_report.core.errors import MesaReportError, ReportError
 from mesa_report.render.vega import (
     VEGALITE_VERSION,
@@ -36,7 +37,7 @@ def _svg_size(svg: bytes) -> tuple[int, int]:
 def inter_epoch():
     rng = np.random.default_rng(0)
     w = rng.random((20, 20))
-    return charts.inter_epoch_chart(w / w.sum(1, keepdims=True), np.arange(20) % 6, (np.arange(20) + 1) % 6)
+    return inter_epoch_chart(w / w.sum(1, keepdims=True), np.arange(20) % 6, (np.arange(20) + 1) % 6)
 
 
 def test_png_is_twice_the_svg_size_and_not_blank(inter_epoch):
@@ -45,7 +46,7 @@ def test_png_is_twice_the_svg_size_and_not_blank(inter_epoch):
     width, height = _svg_size(svg)
     image = Image.open(io.BytesIO(png)).convert("RGB")
     assert image.size == (2 * width, 2 * height)
-    assert width > charts.INTER_EPOCH_PX  # the heatmap plus its labelled axes
+    assert width > INTER_EPOCH_PX  # the heatmap plus its labelled axes
     pixels = np.asarray(image).astype(np.uint32)  # (H, W, 3)
     colours = pixels[..., 0] << 16 | pixels[..., 1] << 8 | pixels[..., 2]  # (H, W) packed RGB
     assert len(np.unique(colours)) > 100  # a colour scale, not a flat image
@@ -57,12 +58,12 @@ def test_svg_keeps_the_arrow_labels_as_text(inter_epoch):
 
 
 def test_pdf_output():
-    chart = charts.channel_chart(np.eye(3), ["EEG1", "EEG2", "EEG3"])
+    chart = channel_chart(np.eye(3), ["EEG1", "EEG2", "EEG3"])
     assert render_chart(chart, "pdf")[:5] == b"%PDF-"
 
 
 def test_save_chart_takes_the_format_from_the_suffix(tmp_path):
-    chart = charts.temporal_chart(np.full((20, 20), 0.05), EDGES_S[:-1], EDGES_S[1:])
+    chart = temporal_chart(np.full((20, 20), 0.05), EDGES_S[:-1], EDGES_S[1:])
     png = save_chart(chart, tmp_path / "deep" / "t.png")
     svg = save_chart(chart, tmp_path / "t.svg")
     forced = save_chart(chart, tmp_path / "t.image", fmt="svg")
@@ -73,7 +74,7 @@ def test_save_chart_takes_the_format_from_the_suffix(tmp_path):
 
 @pytest.mark.parametrize("name", ["chart.jpg", "chart"])
 def test_save_chart_refuses_unknown_formats_before_writing(tmp_path, name):
-    chart = charts.channel_chart(np.eye(3), ["EEG1", "EEG2", "EEG3"])
+    chart = channel_chart(np.eye(3), ["EEG1", "EEG2", "EEG3"])
     with pytest.raises(ReportError, match="png.*svg"):
         save_chart(chart, tmp_path / name)
     assert list(tmp_path.iterdir()) == []
@@ -82,7 +83,7 @@ def test_save_chart_refuses_unknown_formats_before_writing(tmp_path, name):
 def test_unwritable_target_is_a_clear_error_and_leaves_nothing(tmp_path):
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("x")
-    chart = charts.channel_chart(np.eye(3), ["EEG1", "EEG2", "EEG3"])
+    chart = channel_chart(np.eye(3), ["EEG1", "EEG2", "EEG3"])
     with pytest.raises(MesaReportError, match="not_a_folder"):
         save_chart(chart, blocker / "chart.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not_a_folder"]
@@ -90,9 +91,9 @@ def test_unwritable_target_is_a_clear_error_and_leaves_nothing(tmp_path):
 
 def test_dense_heatmap_renders_above_the_row_limit():
     n = 80  # 6,400 cells
-    chart = charts.inter_epoch_chart(np.full((n, n), 1 / n), np.zeros(n, int), np.zeros(n, int))
+    chart = inter_epoch_chart(np.full((n, n), 1 / n), np.zeros(n, int), np.zeros(n, int))
     png = render_chart(chart, "png", scale=1)
-    assert Image.open(io.BytesIO(png)).size[0] > charts.INTER_EPOCH_PX
+    assert Image.open(io.BytesIO(png)).size[0] > INTER_EPOCH_PX
 
 
 def test_external_data_is_refused_not_fetched():
@@ -102,7 +103,7 @@ def test_external_data_is_refused_not_fetched():
 
 
 def test_bad_format_and_scale():
-    chart = charts.channel_chart(np.eye(3), ["EEG1", "EEG2", "EEG3"])
+    chart = channel_chart(np.eye(3), ["EEG1", "EEG2", "EEG3"])
     with pytest.raises(ReportError, match="gif"):
         render_chart(chart, "gif")
     with pytest.raises(ReportError, match="at least 1"):
@@ -126,5 +127,5 @@ def test_vega_javascript_is_the_offline_bundle_and_cached():
 
 
 def test_chart_spec_is_plain_json():
-    spec = chart_spec(charts.confusion_chart([[3, 1], [0, 4]], ["W", "REM"]))
+    spec = chart_spec(confusion_chart([[3, 1], [0, 4]], ["W", "REM"]))
     assert json.loads(json.dumps(spec)) == spec

@@ -328,6 +328,22 @@ def test_pdf_first_page_is_not_blank(pdf, tmp_path):
     assert dark.mean() > 0.01
 
 
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
+def test_pdf_traces_span_the_text_width_with_readable_ticks_and_say_how_the_signal_was_scaled(pdf, tmp_path):
+    (tmp_path / "r.pdf").write_bytes(pdf)
+    subprocess.run(["pdftotext", "-bbox", str(tmp_path / "r.pdf"), str(tmp_path / "r.html")], check=True)
+    pages = (tmp_path / "r.html").read_text(encoding="utf-8").split("<page ")[1:]
+    page = next(p for p in pages if ">IQR<" in p and ">inter-quartile<" in p)  # a detail page, with the note
+    words = [(float(x0), float(y0), float(x1), float(y1), text) for x0, y0, x1, y1, text in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', page)]
+    axis_title = max(y0 for x0, y0, x1, y1, text in words if text == "epoch")  # the traces' "time in epoch (s)"
+    ticks = [w for w in words if axis_title - 14 < w[1] < axis_title and re.fullmatch(r"\d+", w[4])]
+    assert {"0", "30"} <= {w[4] for w in ticks}
+    assert min(y1 - y0 for _, y0, _, y1, _ in ticks) >= 7.0  # tick labels of 7 pt and more
+    text_width_pt = 612 - 2 * 15 / 25.4 * 72  # Letter less the 15 mm margins
+    assert max(w[2] for w in ticks) - min(w[0] for w in ticks) > 0.85 * text_width_pt
+
+
 @pytest.fixture(scope="module")
 def unscored_report(tmp_path_factory, model):
     folder = tmp_path_factory.mktemp("unscored")

@@ -126,7 +126,7 @@ def test_the_app_a_report_and_the_png_files_of_a_night_cost_one_model_pass(tmp_p
                 "--csv_path", str(opened.csv_path), "--quiet"]
         assert main(["report", *data, "--subject", str(subject), "--format", "html",
                      "--output_dir", str(tmp_path / "reports")]) == 0
-        assert main(["visualize", *data, "--num_samples", "2", "--epochs", "3",
+        assert main(["visualize", *data, "--subject", str(subject), "--samples", "1", "2", "--epochs", "3",
                      "--output_dir", str(tmp_path / "pngs")]) == 0
     assert (tmp_path / "reports" / f"mesa-sleep-{subject:04d}_report.html").is_file()
     assert (tmp_path / "pngs" / "attention_dashboard_sample_1.png").is_file()

@@ -13,8 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from mesa_report import demo
 from mesa_report.app import state as nav
+from mesa_report.app import downloads
 from mesa_report.app import support
-from mesa_report.charts import core as charts
+from mesa_report.charts.heatmaps import EPOCH_SELECTION, channel_chart, inter_epoch_chart, temporal_chart
 from mesa_report.core.vocabulary import REM_BAND_COLOUR, STAGE_COLOURS, WRONG_COLOUR
 from mesa_report.data.store import NightStore
 from mesa_report.explain.methods import METHODS
@@ -125,7 +126,7 @@ def test_flat_and_narrow_views_say_so_under_the_legend():
     span = colour_span(noisy, "temporal", "attention")
     assert not span.flat and span.widened and span.high - span.low == pytest.approx(0.02)
     edges = np.arange(21) * 1.5
-    spec = chart_spec(charts.temporal_chart(noisy, edges[:-1], edges[1:], span=span))
+    spec = chart_spec(temporal_chart(noisy, edges[:-1], edges[1:], span=span))
     colour = spec["encoding"]["color"]
     assert colour["scale"]["domain"] == [span.low, span.high] and colour["scale"]["clamp"] is True
     assert colour["title"] == ["attention", "scale widened to its minimum span 0.02"]
@@ -137,7 +138,7 @@ def test_rollout_leaves_the_diagonal_out_of_the_scale_and_says_so(night_1):
     span = att.span("epoch")
     off = att.epoch[~np.eye(att.seq_len, dtype=bool)]
     assert span.self_clipped and span.high == pytest.approx(off.max()) and off.max() < np.diag(att.epoch).max()
-    spec = chart_spec(charts.inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels, span=span))
+    spec = chart_spec(inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels, span=span))
     assert "diagonal (self) clipped to the top" in spec["encoding"]["color"]["title"]
 
 
@@ -160,12 +161,12 @@ def test_pickers_a_method_ignores_are_disabled_with_the_reason(app):
 
 
 def test_a_clicked_row_is_outlined_and_no_row_fades():
-    chart = charts.inter_epoch_chart(np.full((3, 3), 1 / 3), [0, 2, 5], [0, 1, 5])
+    chart = inter_epoch_chart(np.full((3, 3), 1 / 3), [0, 2, 5], [0, 1, 5])
     encoding = chart_spec(chart)["encoding"]
     assert "opacity" not in encoding
     for channel in ("stroke", "strokeWidth"):
         condition = encoding[channel]["condition"]
-        assert condition["param"] == charts.EPOCH_SELECTION and condition["empty"] is False
+        assert condition["param"] == EPOCH_SELECTION and condition["empty"] is False
 
 
 def test_a_link_with_all_eight_parameters_gives_that_view_and_keeps_it(app):
@@ -230,7 +231,7 @@ def test_the_same_sample_has_the_same_maps_labels_and_numbers_in_the_app_a_repor
     assert at.markdown and any(m.value.startswith(f"**Sample 2 of {result.n_samples}** · epochs "
                                                   f"{first}–{first + 19}") for m in at.markdown)
     in_app = chart_data(at, "inter-epoch attention")
-    assert support.view_stem(nav.View(1, index, first + 3, "EEG1")).startswith("mesa-sleep-0001_sample_2_")
+    assert downloads.view_stem(nav.View(1, index, first + 3, "EEG1")).startswith("mesa-sleep-0001_sample_2_")
     # the report: the same heading, the same matrix and axis labels
     report = build_report(result, night=night, n_samples=result.n_samples)
     section = next(s for s in report.samples if s.first_epoch == first)
@@ -257,7 +258,7 @@ def test_the_same_sample_has_the_same_maps_labels_and_numbers_in_the_app_a_repor
 def test_cell_text_is_light_on_dark_cells_and_dark_on_light_ones():
     w = np.array([[0.9, 0.1], [0.1, 0.9]])
     for cmap, dark_value in (("viridis", 0.1), ("YlOrRd", 0.9), ("viridis_r", 0.9)):
-        svg = render_chart(charts.channel_chart(w, ["EEG1", "EEG2"], cmap=cmap), "svg").decode()
+        svg = render_chart(channel_chart(w, ["EEG1", "EEG2"], cmap=cmap), "svg").decode()
         texts = [chunk for chunk in svg.split("<text")[1:] if f">{dark_value:.2f}<" in chunk]
         assert texts and all('fill="white"' in t or 'fill="#fff' in t for t in texts), cmap
 
@@ -265,11 +266,24 @@ def test_cell_text_is_light_on_dark_cells_and_dark_on_light_ones():
 def test_the_png_of_a_view_is_titled_with_night_sample_epoch_and_maps(night_1, monkeypatch):
     _, _, result = night_1
     drawn = {}
-    monkeypatch.setattr(support, "render_chart", lambda chart, fmt: drawn.setdefault("spec", chart_spec(chart)))
+    monkeypatch.setattr(downloads, "render_chart", lambda chart, fmt: drawn.setdefault("spec", chart_spec(chart)))
     att = night_sample_views(result, 1, ViewChoice("attention", 0, 1))
-    support.view_png(att, 4, support.colour_maps("magma"), 1)
+    downloads.view_png(att, 4, support.colour_maps("magma"), 1)
     assert drawn["spec"]["title"]["text"] == ("mesa-sleep-0001 · Sample 2: epochs 20–39 · epoch 24 · "
                                               "layer 1 of 2 · head 2")
+
+
+def test_the_png_of_a_view_has_no_blank_half(night_1):
+    import io
+
+    from PIL import Image
+
+    _, _, result = night_1
+    att = night_sample_views(result, 1, ViewChoice("attention", 0, 1))
+    grey = np.asarray(Image.open(io.BytesIO(downloads.view_png(att, 4, support.colour_maps("magma"), 1))).convert("L"))
+    h, w = grey.shape  # the inter-epoch map spans the epoch's row of panels under it
+    assert (grey[int(0.15 * h):int(0.45 * h), int(0.55 * w):int(0.7 * w)] > 245).mean() < 0.2
+    assert (grey[:, w // 2:] < 200).mean() > 0.15  # the right half is drawn
 
 
 def test_wrong_predictions_have_a_colour_no_stage_uses_and_red_is_n1_only():

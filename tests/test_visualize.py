@@ -13,7 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
-from mesa_report.charts import core as charts
+from mesa_report.charts.data import chart_frame
+from mesa_report.charts.heatmaps import inter_epoch_chart
+from mesa_report.charts.scales import COLOUR_SCHEMES
 from mesa_report.cli.main import build_parser, main
 from mesa_report.core.errors import ConfigError, ReportError
 from mesa_report.model.network import MesaTransformer
@@ -118,6 +120,33 @@ def test_seed_files_are_written_with_their_names_sizes_and_content(model, batch,
         assert min(pixels.shape) > 400 and pixels.std() > 20
     dashboard = Image.open(tmp_path / "attention_dashboard_sample_2.png").size
     assert dashboard[0] > 1500 and dashboard[1] > 1200
+    # the inter-epoch map spans the width: the right of the top is drawn (the seed's was blank there)
+    assert _blank_share(tmp_path / "attention_dashboard_sample_2.png", top=0.1, bottom=0.4, left=0.55, right=0.7) < 0.2
+
+
+def _blank_share(path: Path, *, top: float, bottom: float, left: float, right: float) -> float:
+    """Share of white pixels in a region of an image (fractions of its height and width)."""
+    grey = np.asarray(Image.open(path).convert("L"))  # (H, W)
+    h, w = grey.shape
+    return float((grey[int(top * h):int(bottom * h), int(left * w):int(right * w)] > 245).mean())
+
+
+def test_the_dashboard_has_no_blank_corner_and_grouped_files_hold_the_first_epochs(model, batch):
+    from mesa_report.charts.data import chart_frame
+
+    att = sample_attention(model, *batch, 0, first_epoch=40)
+    charts = sample_charts(att, [3, 9, 12])
+    inter = charts["attention_dashboard_sample_1"].vconcat[0]  # as wide as the rows of panels under it
+    assert inter.width > 2 * inter.height
+    for stem, grid in (("channel_attention_first_3_epochs_sample_1", lambda c: c.hconcat),
+                       ("temporal_attention_first_3_epochs_sample_1", lambda c: [r.hconcat[0] for r in c.vconcat])):
+        chart = charts[stem]
+        assert "first 3 epochs (40–42)" in chart.title
+        for position, panel in enumerate(grid(chart)):  # the sample's epochs 0, 1, 2: what the name says
+            assert panel.title.text.startswith(f"epoch {40 + position}:")
+            expected = att.channel[position] if "channel" in stem else att.temporal[position, 0]
+            weights = chart_frame(panel)["weight"].to_numpy()
+            np.testing.assert_allclose(np.sort(weights), np.sort(expected.ravel()), atol=1e-6)
 
 
 def test_views_hold_the_models_weights_for_that_sample(model, batch):
@@ -129,8 +158,8 @@ def test_views_hold_the_models_weights_for_that_sample(model, batch):
     np.testing.assert_allclose(att.channel[5], out.attention.channel[0, 5, 3].numpy(), atol=1e-6)
     np.testing.assert_allclose(att.temporal[5, 2], out.attention.temporal[0, 5, 2, 0, 3].numpy(), atol=1e-6)
     assert att.true_labels[7] == -1 and (att.heads, att.layer_label) == ("head 4", "layer 1 of 2")
-    chart = charts.inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels)
-    grid = charts.chart_frame(chart).pivot(index="query_epoch", columns="key_epoch", values="weight").to_numpy()
+    chart = inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels)
+    grid = chart_frame(chart).pivot(index="query_epoch", columns="key_epoch", values="weight").to_numpy()
     np.testing.assert_allclose(grid, out.attention.epoch[0, 0, 3].numpy(), atol=1e-6)
     mean = sample_attention(model, features[1], labels[1])  # one sample without its batch axis
     np.testing.assert_allclose(mean.epoch, out.attention.epoch[0, -1].mean(0).numpy(), atol=1e-6)
@@ -184,16 +213,87 @@ def test_cli_reads_the_seeds_store_and_checkpoint(model, tmp_path, capsys):
     _write_seed_checkpoint(tmp_path / "best_model.pth", model)
     rc = main(["visualize", "--checkpoint_path", str(tmp_path / "best_model.pth"),
                "--preprocessed-dir", str(store), "--csv_path", str(store / "mesa_final.csv"),
-               "--output_dir", str(out), "--num_samples", "2", "--channel_names", *CHANNELS,
+               "--output_dir", str(out), "--num_samples", "3", "--channel_names", *CHANNELS,
                "--seq_len", "20", "--num_channels", "3", "--time_steps", "3840", "--num_classes", "6",
                "--epochs", "4", "--format", "svg", "--cmap", "magma", "--layer", "0", "--quiet"])
     assert rc == 0
-    # one numbering: the first sample is sample 1, its epochs are named by their index in the night
-    assert {p.name for p in out.iterdir()} == _seed_file_names(1, [3 + 4], 3, "svg")
-    assert "wrote 9 files for 1 sample (the store holds only 1)" in capsys.readouterr().out
-    svg = (out / "epoch_attention_sample_1.svg").read_text()
+    # one numbering: the night's samples 1 (epochs 0-19) and 2 (epochs 3-22), epochs by night index
+    assert {p.name for p in out.iterdir()} == (_seed_file_names(1, [0 + 4], 3, "svg")
+                                                | _seed_file_names(2, [3 + 4], 3, "svg"))
+    printed = capsys.readouterr().out
+    assert f"mesa-sleep-0001: samples 1, 2 of 2 -> {out}" in printed
+    assert "wrote 18 files for 2 samples (fewer samples than the 3 asked for)" in printed
+    svg = (out / "epoch_attention_sample_2.svg").read_text()
     assert ">3 W→" in svg and ">22 REM→" in svg  # the window of epochs 3-22: scored W first, REM last
-    assert "Sample 1: epochs 3–22" in svg
+    assert "Sample 2: epochs 3–22" in svg
+
+
+def _write_two_night_store(folder: Path) -> Path:
+    """Nights 1 and 2 of 60 epochs (3 samples each) with varied stages; the index's path."""
+    rng = np.random.default_rng(3)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for mesaid in (1, 2):
+        stages = "".join(rng.choice(list("01235"), size=60))
+        signal = rng.normal(size=(4, 60 * EPOCH_SAMPLES)).astype(np.float32)  # (4, T)
+        torch.save(torch.from_numpy(signal), folder / f"mesa-sleep-{mesaid:04d}_preprocessed.pt")
+        rows.append({"mesaid": mesaid, "sleep_stages": stages})
+    pd.DataFrame(rows).to_csv(folder / "mesa_final.csv", index=False)
+    return folder / "mesa_final.csv"
+
+
+def _visualize(model, tmp_path, *extra) -> int:
+    store = tmp_path / "mesa"
+    if not store.is_dir():
+        _write_two_night_store(store)
+        _write_seed_checkpoint(tmp_path / "best_model.pth", model)
+    return main(["visualize", "--checkpoint_path", str(tmp_path / "best_model.pth"), "--preprocessed_dir",
+                 str(store), "--format", "svg", "--num_epochs_to_plot", "1", "--quiet", *extra])
+
+
+def _sample_numbers(folder: Path, suffix: str = "svg") -> set[int]:
+    return {int(m) for m in re.findall(rf"epoch_attention_sample_(\d+)\.{suffix}", " ".join(os.listdir(folder)))}
+
+
+def test_cli_draws_the_samples_the_report_details(model, tmp_path, capsys):
+    from mesa_report.data.store import NightStore
+    from mesa_report.inference.service import ResultsService
+    from mesa_report.model.loaded import open_checkpoint
+    from mesa_report.report.document import choose_samples
+
+    assert _visualize(model, tmp_path, "--output_dir", str(tmp_path / "viz"), "--num_samples", "2") == 0
+    loaded = open_checkpoint(tmp_path / "best_model.pth")
+    result = ResultsService().night(loaded, NightStore(tmp_path / "mesa").night(1))
+    report_picks = {index + 1 for index, _ in choose_samples(result, 2)}
+    assert _sample_numbers(tmp_path / "viz") == report_picks and len(report_picks) == 2
+    assert "mesa-sleep-0001: samples" in capsys.readouterr().out
+    starts = result.sample_starts[[n - 1 for n in report_picks]]
+    assert abs(int(starts[0]) - int(starts[1])) >= result.seq_len  # the samples do not overlap
+
+
+def test_cli_draws_numbered_samples_of_named_nights_into_a_folder_each(model, tmp_path, capsys):
+    out = tmp_path / "viz"
+    assert _visualize(model, tmp_path, "--output_dir", str(out), "--subject", "mesa-sleep-0002",
+                      "--subject", "1", "--samples", "3", "1") == 0
+    assert sorted(p.name for p in out.iterdir()) == ["mesa-sleep-0001", "mesa-sleep-0002"]
+    for night in ("mesa-sleep-0001", "mesa-sleep-0002"):
+        assert _sample_numbers(out / night) == {1, 3}
+    printed = capsys.readouterr().out
+    assert f"mesa-sleep-0002: samples 1, 3 of 3 -> {out / 'mesa-sleep-0002'}" in printed
+    svg = (out / "mesa-sleep-0002" / "epoch_attention_sample_3.svg").read_text()
+    assert "Sample 3: epochs 40–59" in svg  # numbered from 1, named by its night epochs
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--samples", "4"), r"mesa-sleep-0001 has 3 samples \(1-3\); --samples 4 is out of range"),
+    (("--subject", "9"), "not in .*'9'"),
+    (("--num_samples", "0"), "--num_samples must be at least 1"),
+])
+def test_cli_refuses_samples_and_nights_the_store_lacks(model, tmp_path, capsys, extra, message):
+    assert _visualize(model, tmp_path, "--output_dir", str(tmp_path / "viz"), *extra) == 2
+    err = capsys.readouterr().err.strip()
+    assert re.search(message, err) and "\n" not in err
+    assert not any((tmp_path / "viz").glob("**/*.svg"))
 
 
 def test_cli_errors_are_one_line(model, tmp_path, capsys):
@@ -222,6 +322,9 @@ def test_cli_takes_the_seeds_spelling_and_hyphenated_aliases():
     defaults = parser.parse_args(["visualize"])
     assert (defaults.output_dir.name, defaults.num_samples, defaults.num_epochs_to_plot) == (
         "attention_visualizations", 5, 5)
+    assert (defaults.subjects, defaults.samples) == (None, None)
+    chosen = parser.parse_args(["visualize", "--subject", "1", "--subject", "mesa-sleep-0002", "--samples", "2", "5"])
+    assert (chosen.subjects, chosen.samples) == (["1", "mesa-sleep-0002"], [2, 5])
 
 
 def _programmatic_example() -> str:
@@ -263,12 +366,12 @@ def test_demo_run_writes_the_seeds_files(tmp_path):
                "--quiet"])
     assert rc == 0
     names = {p.name for p in tmp_path.iterdir()}
-    assert len(names) == len(_seed_file_names(1, [0, 1], 3))
-    for name in ("attention_dashboard_sample_1.png", "epoch_attention_sample_1.png"):
+    (n,) = _sample_numbers(tmp_path, "png")  # the report's first pick, numbered from 1
+    assert names == _seed_file_names(n, [int(m) for m in re.findall(rf"channel_attention_sample_{n}_epoch_(\d+)",
+                                                                        " ".join(names))], 3)
+    for name in (f"attention_dashboard_sample_{n}.png", f"epoch_attention_sample_{n}.png"):
         image = Image.open(tmp_path / name).convert("L")
         assert min(image.size) > 800 and np.asarray(image).std() > 20
-    assert any(re.fullmatch(r"channel_attention_sample_1_epoch_\d+\.png", n) for n in names)
-    assert any(re.fullmatch(r"temporal_attention_sample_1_epoch_\d+_ch_\d\.png", n) for n in names)
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,4 +414,14 @@ def test_selection_rejects_mismatched_shapes():
 
 
 def test_colour_schemes_offered_to_every_view():
-    assert {"viridis", "plasma", "YlOrRd"} <= set(charts.COLOUR_SCHEMES)
+    assert {"viridis", "plasma", "YlOrRd"} <= set(COLOUR_SCHEMES)
+
+
+def test_the_quick_start_takes_the_sample_flags(capsys, monkeypatch):
+    import runpy
+
+    monkeypatch.setattr("sys.argv", ["visualize_attention.py", "--help"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(REPO / "visualize_attention.py"), run_name="__main__")
+    text = capsys.readouterr().out
+    assert done.value.code == 0 and "--subject" in text and "--samples" in text and "--num_samples" in text

@@ -7,7 +7,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from mesa_report.app.state import ViewRequest, resolve_view
+from mesa_report.app.resolve import resolve_view
+from mesa_report.app.state import ViewRequest
 from mesa_report.core.errors import ConfigError
 from mesa_report.inference.cohort import infer_night
 from mesa_report.report.document import choose_samples

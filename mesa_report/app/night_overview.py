@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mesa_report.app import navigation
 from mesa_report.app import state as nav
 from mesa_report.app.sources import file_stamp
-from mesa_report.app.support import draw_spec, picked_epoch
-from mesa_report.charts.core import NIGHT_EPOCH_SELECTION, hypnogram_chart
+from mesa_report.app.drawing import draw_spec, picked_epoch
+from mesa_report.charts.night import NIGHT_EPOCH_SELECTION, hypnogram_chart
 from mesa_report.core.time_axis import recording_start
 from mesa_report.data.store import Night
 from mesa_report.inference.night import NightInference
@@ -139,12 +140,12 @@ def take_picks(state: MutableMapping, result: NightInference, night: NightOvervi
     for name in ("hypnogram", "hypnodensity"):
         epoch = picked_epoch(state.get(keys[name]), NIGHT_EPOCH_SELECTION, _FIELD_EPOCH)
         if epoch is not None and 0 <= epoch < result.labels.shape[0]:
-            nav.show_epoch(state, epoch, result.sample_starts, result.seq_len)
+            navigation.show_epoch(state, epoch, result.sample_starts, result.seq_len)
             return True
     for name, rows in (("wrong", night.wrong), ("unsure", night.least_confident)):
         row = picked_row(state.get(keys[name]), rows)
         if row is not None:
-            nav.show_epoch(state, row.epoch, result.sample_starts, result.seq_len, sample=row.sample)
+            navigation.show_epoch(state, row.epoch, result.sample_starts, result.seq_len, sample=row.sample)
             return True
     return False
 

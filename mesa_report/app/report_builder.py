@@ -40,7 +40,7 @@ from pathlib import Path
 import streamlit as st
 
 from mesa_report.app import sources as app_sources
-from mesa_report.app import support
+from mesa_report.app import downloads
 from mesa_report.app.warmup import warm_up
 from mesa_report.data.store import Night, record_id
 from mesa_report.inference.night import NightInference
@@ -88,7 +88,7 @@ def build_report_bytes(job: ReportJob, fmt: str) -> bytes:
     """
     model = app_sources.open_model(job.checkpoint)
     night = app_sources.night_in_store(app_sources.open_store(job.preprocessed_dir, job.csv_path), job.mesaid)
-    return support.report_bytes(fmt, job.result, night, model)
+    return downloads.report_bytes(fmt, job.result, night, model)
 
 
 WORKER_NICENESS = 10
@@ -153,7 +153,7 @@ class ReportBuilder:
             for key, future in list(self._futures.items()):
                 if key[0] != job and future.cancel():
                     del self._futures[key]
-            for fmt in support.REPORT_FORMATS:
+            for fmt in downloads.REPORT_FORMATS:
                 self._submit(job, fmt)
 
     def _submit(self, job: ReportJob, fmt: str) -> concurrent.futures.Future:
@@ -175,7 +175,7 @@ class ReportBuilder:
         """For each format, whether the night's report is built (or failed: a click shows why)."""
         with self._lock:
             return {fmt: (job, fmt) in self._futures and self._futures[(job, fmt)].done()
-                    for fmt in support.REPORT_FORMATS}
+                    for fmt in downloads.REPORT_FORMATS}
 
     def deliver(self, job: ReportJob, fmt: str) -> bytes:
         """The report's bytes, waiting for the worker if it is still building it.
@@ -212,7 +212,7 @@ def draw_report_buttons(where, builder: ReportBuilder, job: ReportJob) -> None:
     builder.request(job)
     ready = builder.ready(job)
     with where:
-        for fmt, (label, mime) in support.REPORT_FORMATS.items():
+        for fmt, (label, mime) in downloads.REPORT_FORMATS.items():
             st.download_button(label, key=f"report_{fmt}", mime=mime, on_click="ignore",
                                file_name=f"{job.file_stem}.{fmt}",
                                data=functools.partial(builder.deliver, job, fmt))

@@ -19,7 +19,7 @@ import torch
 
 from mesa_report import demo
 
-from mesa_report.app import state as app_state
+from mesa_report.app import navigation
 from mesa_report.model.checkpoint import save_checkpoint
 from mesa_report.model.loaded import LoadedModel, open_checkpoint
 from mesa_report.core.errors import CheckpointError, DataError, MesaReportError
@@ -353,7 +353,7 @@ def on_open(state: MutableMapping) -> None:
     except MesaReportError as exc:
         state[OPEN_ERROR_KEY] = str(exc)
         return
-    app_state.on_sources_changed(state)
+    navigation.on_sources_changed(state)
 
 
 def back_to_demo(state: MutableMapping) -> None:
@@ -366,4 +366,4 @@ def back_to_demo(state: MutableMapping) -> None:
     (False, 0)
     """
     state.pop(SOURCES_KEY, None)
-    app_state.on_sources_changed(state)
+    navigation.on_sources_changed(state)

@@ -7,27 +7,30 @@
   that are already there.
 * The night's figures come from :func:`mesa_report.scoring.metrics.night_metrics`, the reports' own
   function, and its charts are built once per night.
-* One sample's maps for the chosen layer and head, the helpers that draw every chart of
-  :mod:`mesa_report.charts.core` at its own size, and the bytes behind the download buttons.
+* One sample's maps for the chosen layer and head, and the words and labels around them.
 
-What is opened lives in :mod:`mesa_report.app.sources`; navigation and the view kept in the URL
-in :mod:`mesa_report.app.state`.
+Charts are drawn by :mod:`mesa_report.app.drawing`, the download buttons' bytes made by
+:mod:`mesa_report.app.downloads`.
+
+What is opened lives in :mod:`mesa_report.app.sources`; the view kept in the URL in
+:mod:`mesa_report.app.state`, navigation in :mod:`mesa_report.app.navigation`.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
+from collections.abc import MutableMapping
 
-import altair as alt
 import numpy as np
 import streamlit as st
 
+from mesa_report.app import resolve
 from mesa_report.app import state as app_state
 
-from mesa_report.charts import core as charts
+from mesa_report.charts.heatmaps import epoch_labels
+from mesa_report.charts.night import confusion_chart
+from mesa_report.charts.scales import CHANNEL_CMAP, COLOUR_SCHEMES, EPOCH_CMAP, TEMPORAL_CMAP
 
 from mesa_report.app.sources import file_stamp
-from mesa_report.model.checkpoint import checkpoint_summary
 from mesa_report.model.loaded import LoadedModel
 from mesa_report.inference.night import NightInference
 from mesa_report.inference.results import ResultCache, default_results_dir
@@ -36,13 +39,11 @@ from mesa_report.scoring.metrics import NightMetrics, night_metrics
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
 from mesa_report.explain.methods import METHODS
-from mesa_report.render.vega import chart_spec, render_chart
-from mesa_report.report.document import render_report_html, render_report_pdf
+from mesa_report.render.vega import chart_spec
 from mesa_report.explain.selection import wrong_predictions
 from mesa_report.data.store import Night
 from mesa_report.data.night_ids import record_id
-from mesa_report.explain.views import (SampleAttention, ViewChoice, head_choices, layer_choices, night_sample_views,
-                                       sample_number)
+from mesa_report.explain.views import SampleAttention, ViewChoice, head_choices, layer_choices, night_sample_views
 
 BATCH_SIZE = 8
 """Samples per forward pass of a night's inference."""
@@ -50,7 +51,7 @@ BATCH_SIZE = 8
 SEED_COLOURS = app_state.SEED_SCHEME
 """Colour choice that keeps the seed's map per view."""
 
-COLOUR_CHOICES = (SEED_COLOURS, *charts.COLOUR_SCHEMES)
+COLOUR_CHOICES = (SEED_COLOURS, *COLOUR_SCHEMES)
 """Colour-scheme choices: the seed's per-view maps, or one map for every heatmap."""
 
 
@@ -63,7 +64,7 @@ def scheme_label(choice: str) -> str:
     ("seed's (plasma · YlOrRd · viridis)", 'magma')
     """
     if choice == SEED_COLOURS:
-        return f"seed's ({charts.EPOCH_CMAP} · {charts.CHANNEL_CMAP} · {charts.TEMPORAL_CMAP})"
+        return f"seed's ({EPOCH_CMAP} · {CHANNEL_CMAP} · {TEMPORAL_CMAP})"
     return choice
 
 
@@ -146,7 +147,7 @@ def colour_maps(choice: str) -> dict[str, str]:
     ('YlOrRd', 'magma')
     """
     if choice == SEED_COLOURS:
-        return {"epoch": charts.EPOCH_CMAP, "channel": charts.CHANNEL_CMAP, "temporal": charts.TEMPORAL_CMAP}
+        return {"epoch": EPOCH_CMAP, "channel": CHANNEL_CMAP, "temporal": TEMPORAL_CMAP}
     return {"epoch": choice, "channel": choice, "temporal": choice}
 
 
@@ -180,15 +181,15 @@ def _cached_gradient_maps(_result: NightInference, _model: MesaTransformer, _nig
                               target_epoch=target_epoch)
 
 
-def epoch_signal(night: Night, epoch: int, channel: int) -> np.ndarray:
-    """The samples of one epoch and channel, ``(T,)`` (read from the mapped file only).
+def epoch_signals(night: Night, epoch: int, n_channels: int) -> np.ndarray:
+    """The samples of one epoch in the first ``n_channels`` channels, ``(C, T)`` (read from the mapped file only).
 
     Examples
     --------
-    >>> epoch_signal(night, 45, channel=2).shape  # doctest: +SKIP
-    (3840,)
+    >>> epoch_signals(night, 45, 3).shape  # doctest: +SKIP
+    (3, 3840)
     """
-    return night.epochs(epoch, epoch + 1, channels=channel + 1)[0, channel]  # (T,)
+    return night.epochs(epoch, epoch + 1, channels=n_channels)[0]  # (C, T)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -208,120 +209,8 @@ def night_chart_specs(labels: np.ndarray, pred: np.ndarray, class_names: tuple[s
     specs = {}
     figures = night_figures(labels, pred, class_names, epoch_seconds)
     if figures.stages is not None:
-        specs["confusion"] = chart_spec(charts.confusion_chart(figures.stages.confusion, class_names))
+        specs["confusion"] = chart_spec(confusion_chart(figures.stages.confusion, class_names))
     return specs
-
-
-NATURAL_SIZE = {"type": "pad", "contains": "padding"}
-"""Vega autosize that keeps a chart's own width and height for its plot area."""
-
-
-def inline_datasets(spec: dict) -> dict:
-    """The spec with each named data set written where it is used, and no ``datasets`` left.
-
-    Streamlit turns a spec's ``datasets`` into Arrow tables (through pandas) on every run; data
-    written inline travel as the spec's JSON, which costs a fraction of that for charts of a few
-    thousand rows.
-
-    Examples
-    --------
-    >>> inline_datasets({"datasets": {"d": [{"x": 1}]}, "layer": [{"data": {"name": "d"}, "mark": "tick"}]})
-    {'layer': [{'data': {'values': [{'x': 1}]}, 'mark': 'tick'}]}
-    """
-    datasets = spec.get("datasets")
-    if not datasets:
-        return spec
-
-    def inline(node):
-        if isinstance(node, dict):
-            data = node.get("data")
-            if isinstance(data, dict) and data.get("name") in datasets and len(data) == 1:
-                node = {**node, "data": {"values": datasets[data["name"]]}}
-            return {key: (value if key == "data" else inline(value)) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(item) for item in node]
-        return node
-
-    return inline({key: value for key, value in spec.items() if key != "datasets"})
-
-
-def draw_spec(where, spec: dict, **options):
-    """Show a Vega-Lite spec at its own size and in its own colours (see :func:`draw`).
-
-    Examples
-    --------
-    >>> draw_spec(st, night_chart_specs(*night_args)["confusion"])  # doctest: +SKIP
-    """
-    return where.vega_lite_chart({**inline_datasets(spec), "autosize": NATURAL_SIZE}, width="content",
-                                 theme=None, **options)
-
-
-def draw(where, chart: alt.TopLevelMixin, **options):
-    """Show a chart at its own size and in its own colours, as in the PNG files and reports.
-
-    Streamlit would otherwise squeeze axes and legends into the chart's width and apply its
-    theme. The spec is built without schema validation (the chart functions' tests validate
-    theirs): that halves the time of a Next click. ``options`` go to ``vega_lite_chart``
-    (``key``, ``on_select`` ...); its return value is returned.
-
-    Examples
-    --------
-    >>> event = draw(st, charts.confusion_chart([[1, 0], [0, 1]], ["W", "N1"]))  # doctest: +SKIP
-    """
-    return draw_spec(where, chart_spec(chart, validate=False), **options)
-
-
-def picked_epoch(event: dict | None, selection: str = charts.EPOCH_SELECTION,
-                 field: str = charts.EPOCH_FIELD) -> int | None:
-    """The night epoch clicked in a chart, from ``st.altair_chart``'s event.
-
-    By default the inter-epoch chart's; ``selection`` and ``field`` name another chart's (e.g.
-    :data:`mesa_report.charts.core.NIGHT_EPOCH_SELECTION` and ``epoch`` for the night's charts).
-
-    Examples
-    --------
-    >>> picked_epoch({"selection": {"epoch": [{"query_epoch": 42}]}}), picked_epoch({"selection": {}})
-    (42, None)
-    >>> picked_epoch({"selection": {"night_epoch": [{"epoch": 7}]}}, "night_epoch", "epoch")
-    7
-    """
-    points = ((event or {}).get("selection") or {}).get(selection) or []
-    if not isinstance(points, Sequence) or not points or not isinstance(points[0], dict):
-        return None
-    value = points[0].get(field)
-    return int(value) if isinstance(value, (int, float, np.integer)) else None
-
-
-def view_png(att: SampleAttention, position: int, cmaps: dict[str, str], subject: int) -> bytes:
-    """PNG of the current view: the seed's dashboard for the selected epoch.
-
-    Inter-epoch attention of the sample on top, then the epoch's channel attention and the
-    temporal attention of every channel, in the page's colours and scales, titled with the night,
-    the sample, the epoch and the maps' layer, heads and method.
-
-    Parameters
-    ----------
-    att : SampleAttention
-        The sample's maps (:func:`sample_maps`).
-    position : int
-        The selected epoch's position within the sample.
-    cmaps : dict
-        Colour map per view (:func:`colour_maps`).
-    subject : int
-        MESA id of the night.
-
-    Examples
-    --------
-    >>> view_png(att, 3, colour_maps(SEED_COLOURS), 1)[:4]  # doctest: +SKIP
-    b'\\x89PNG'
-    """
-    title = f"{record_id(subject)} · {att.name} · epoch {att.first_epoch + position} · {att.detail}"
-    chart = charts.dashboard_chart(
-        att.epoch, att.channel, att.temporal, att.true_labels, att.pred_labels, epochs=[position],
-        channel_names=att.channel_names, token_start_s=att.token_start_s, token_end_s=att.token_end_s,
-        class_names=att.class_names, first_epoch=att.first_epoch, epoch_cmap=cmaps["epoch"],
-        channel_cmap=cmaps["channel"], temporal_cmap=cmaps["temporal"], title=title, method=att.method)
-    return render_chart(chart, "png")
 
 
 def default_epoch(result: NightInference, sample: int) -> int:
@@ -336,7 +225,7 @@ def default_epoch(result: NightInference, sample: int) -> int:
     47
     """
     view = result.sample(sample)
-    return app_state.default_epoch(view.labels, view.pred, view.uncertainty, view.first_epoch)
+    return resolve.default_epoch(view.labels, view.pred, view.uncertainty, view.first_epoch)
 
 
 def settle_view(state: MutableMapping, request: app_state.ViewRequest, result: NightInference,
@@ -344,13 +233,13 @@ def settle_view(state: MutableMapping, request: app_state.ViewRequest, result: N
     """Resolve the requested view for this night and store it in the session's widget keys.
 
     Returns the view and why any requested value was not used (see
-    :func:`mesa_report.app.state.resolve_view`).
+    :func:`mesa_report.app.resolve.resolve_view`).
 
     Examples
     --------
     >>> view, problems = settle_view(st.session_state, request, result, 1)  # doctest: +SKIP
     """
-    view, problems = app_state.resolve_view(
+    view, problems = resolve.resolve_view(
         request, subject=subject, n_samples=result.n_samples, sample_starts=result.sample_starts,
         seq_len=result.seq_len, channel_names=result.channel_names,
         fallback_epoch=lambda sample: default_epoch(result, sample))
@@ -372,7 +261,7 @@ def settle_options(state: MutableMapping, request: app_state.ViewRequest,
     >>> state["method"], state["layer"], state["head"] is None
     ('rollout', 1, True)
     """
-    options, problems = app_state.resolve_options(
+    options, problems = resolve.resolve_options(
         request, layers=layer_choices(config), heads=head_choices(config), methods=METHODS,
         schemes=COLOUR_CHOICES)
     state[app_state.LAYER_KEY] = options.layer
@@ -393,7 +282,7 @@ def epoch_label(att: SampleAttention, first_epoch: int, epoch: int) -> str:
     >>> epoch_label(att, 40, 41)
     '41 N2→N1'
     """
-    labels = charts.epoch_labels(att.true_labels, att.pred_labels, att.class_names, first_epoch)
+    labels = epoch_labels(att.true_labels, att.pred_labels, att.class_names, first_epoch)
     return labels[epoch - first_epoch]
 
 
@@ -413,33 +302,3 @@ def sample_caption(result: NightInference, sample: int, att: SampleAttention) ->
     return (f"**Sample {sample + 1} of {result.n_samples}** · epochs {first}–{last} · "
             f"{first * minutes:.1f}–{(last + 1) * minutes:.1f} min into the night · "
             f"{wrong} wrong · {unscored} unscored")
-
-
-def view_stem(view: app_state.View) -> str:
-    """File name stem of a downloaded view.
-
-    Examples
-    --------
-    >>> view_stem(app_state.View(subject=3, sample=2, epoch=45, channel="EEG2"))
-    'mesa-sleep-0003_sample_3_epoch_45_EEG2'
-    """
-    channel = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in view.channel)
-    return f"{record_id(view.subject)}_sample_{sample_number(view.sample)}_epoch_{view.epoch}_{channel}"
-
-
-REPORT_FORMATS = {"html": ("HTML report", "text/html"), "pdf": ("PDF report", "application/pdf")}
-"""Report downloads: format -> (button label, MIME type)."""
-
-
-def report_bytes(fmt: str, result: NightInference, night: Night, model: LoadedModel) -> bytes:
-    """The night's report, as the report module writes it (called when its button is clicked).
-
-    Examples
-    --------
-    >>> report_bytes("pdf", result, night, open_model(Path("model.pth")))[:5]  # doctest: +SKIP
-    b'%PDF-'
-    """
-    summary = checkpoint_summary(model.path)
-    if fmt == "html":
-        return render_report_html(result, night=night, checkpoint=summary, model=model.model).encode("utf-8")
-    return render_report_pdf(result, night=night, checkpoint=summary, model=model.model)

@@ -1,7 +1,7 @@
 """The hypnodensity: each epoch's probability of every stage, as a stacked strip over the night.
 
 One chart function serves the app, the HTML report and the PDF, like those of
-:mod:`mesa_report.charts.core`: it returns an Altair chart whose encodings are plain Vega-Lite dicts;
+:mod:`mesa_report.charts.heatmaps`: it returns an Altair chart whose encodings are plain Vega-Lite dicts;
 :func:`mesa_report.render.vega.chart_spec` turns it into a spec and :func:`mesa_report.render.vega.render_chart`
 into PNG, SVG or PDF. Stages are stacked as a hypnogram draws them, the deepest at the bottom and W
 on top, in the seed's stage colours; the time axis is hours since the start or clock time
@@ -23,8 +23,9 @@ from datetime import datetime
 import altair as alt
 import numpy as np
 
-from mesa_report.charts.core import (HYPNOGRAM_WIDTH_PX, NIGHT_EPOCH_SELECTION, NIGHT_Y_AXIS_PX, hypnogram_order,
-                                     stage_colour_scale, table)
+from mesa_report.charts.data import table
+from mesa_report.charts.night import HYPNOGRAM_WIDTH_PX, NIGHT_EPOCH_SELECTION, NIGHT_Y_AXIS_PX, hypnogram_order
+from mesa_report.charts.scales import stage_colour_scale
 from mesa_report.core.errors import ConfigError
 from mesa_report.core.vocabulary import CLASS_NAMES_6
 from mesa_report.core.time_axis import TimeAxis
@@ -90,7 +91,7 @@ def hypnodensity_chart(probs, *, class_names: Sequence[str] = CLASS_NAMES_6, epo
 
     Examples
     --------
-    >>> from mesa_report.charts.core import chart_frame
+    >>> from mesa_report.charts.data import chart_frame
     >>> chart = hypnodensity_chart([[0.9, 0.1, 0, 0, 0, 0], [0.2, 0.5, 0.3, 0, 0, 0]])
     >>> frame = chart_frame(chart)
     >>> frame["epoch"].tolist(), frame["t"].tolist(), frame["N1"].tolist()

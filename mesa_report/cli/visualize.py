@@ -1,10 +1,12 @@
-"""``mesa-report visualize``: the seed's attention files for the first samples of a store.
+"""``mesa-report visualize``: the seed's attention files for informative samples of chosen nights.
 
 With no data options it runs on the built-in demo cohort and the demo checkpoint; with the
 seed's ``--checkpoint_path``, ``--preprocessed_dir`` and ``--csv_path`` it reads the seed's files
-as they are. Samples are the nights' samples in index order, those holding an unscored epoch left
-out as the seed's loader did; their maps come from the results service, so a night the app or
-``report`` already inferred is not inferred again (:mod:`mesa_report.pipeline.visualize`).
+as they are. By default the samples are those the report details (the most uncertain, the most
+wrong predictions, the most stage transitions), from the first nights of the index; ``--subject``
+names nights and ``--samples`` names samples by their number (from 1, as the app shows them).
+Their maps come from the results service, so a night the app or ``report`` already inferred is
+not inferred again (:mod:`mesa_report.pipeline.visualize`).
 """
 
 from __future__ import annotations
@@ -29,8 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--output_dir", "--output-dir", type=Path, default=Path("attention_visualizations"),
                      help="folder of the files (default: attention_visualizations)")
+    who = parser.add_argument_group("samples (default: the report's informative samples of the first night)")
+    who.add_argument("--subject", "--subjects", dest="subjects", action="append", default=None, metavar="ID",
+                     help="a night's id (1, 0001 or mesa-sleep-0001); repeatable; each night's files go "
+                          "into a subfolder named by its id when there are more than one")
+    who.add_argument("--samples", type=int, nargs="+", default=None, metavar="N",
+                     help="sample numbers from 1, as the app and the reports number them (default: the "
+                          "most uncertain, the most wrong predictions, the most stage transitions)")
     out.add_argument("--num_samples", "--num-samples", type=int, default=5,
-                     help="samples to draw (default: 5)")
+                     help="samples to draw: in all, or per night with --subject (default: 5)")
     out.add_argument("--channel_names", "--channel-names", nargs="+", default=None, metavar="NAME",
                      help="one name per channel (default: the model's, EEG1 EEG2 EEG3)")
     out.add_argument("--num_epochs_to_plot", "--num-epochs-to-plot", type=int, default=5,
@@ -53,13 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the seed's files for the first ``--num_samples`` samples."""
+    """Write the seed's files for the chosen samples and say, night by night, which and where."""
     from tqdm import tqdm
 
     from mesa_report.data.store import NightStore
     from mesa_report.inference.service import ResultsService
     from mesa_report.model.loaded import open_checkpoint
-    from mesa_report.pipeline.visualize import FileOptions, visualize_store
+    from mesa_report.pipeline.visualize import (FileOptions, SampleRequest, check_file_choices, describe,
+                                                night_folder, plan_samples, write_plan)
     from mesa_report.report.seed_pngs import check_file_options
 
     check_file_options(args.fmt, args.cmap)
@@ -71,10 +81,16 @@ def run(args: argparse.Namespace) -> int:
                        sfreq_hz=cfg.sfreq_hz)
     options = FileOptions(args.output_dir, args.channel_names, args.epochs, args.num_epochs_to_plot, args.cmap,
                           args.layer, args.head, args.method, args.fmt)
-    with tqdm(total=max(args.num_samples, 0), desc="samples", unit="sample", file=sys.stderr,
-              disable=args.quiet) as bar:
-        written, total = visualize_store(loaded, store, ResultsService(), options, num_samples=args.num_samples,
-                                         progress=bar.update)
-    short = f" (the store holds only {total})" if total < args.num_samples else ""
+    check_file_choices(loaded, options)
+    service = ResultsService()
+    request = SampleRequest(args.num_samples, tuple(args.subjects or ()), tuple(args.samples or ()))
+    plan = plan_samples(loaded, store, service, request)
+    total = sum(len(item.indices) for item in plan)
+    with tqdm(total=total, desc="samples", unit="sample", file=sys.stderr, disable=args.quiet) as bar:
+        written = write_plan(loaded, store, service, options, plan, progress=bar.update)
+    for item in plan:
+        print(f"{describe(item)} -> {night_folder(args.output_dir, plan, item)}")
+    short = f" (fewer samples than the {args.num_samples} asked for)" if (
+        not args.subjects and not args.samples and total < args.num_samples) else ""
     print(f"wrote {len(written)} files for {total} sample{'s' * (total != 1)}{short} to {args.output_dir}")
     return 0

@@ -36,6 +36,13 @@ STORE_CHANNEL_NAMES = ("EEG1", "EEG2", "EEG3", "Thor")
 MODEL_CHANNEL_NAMES = STORE_CHANNEL_NAMES[:NUM_EEG_CHANNELS]
 """The channels the model reads, in order."""
 
+SIGNAL_UNIT = "IQR units"
+"""Unit of the stored signal: ``preprocess`` centres each channel on its median over the night and
+divides it by its inter-quartile range (:mod:`mesa_report.data.ingest`)."""
+
+SIGNAL_SCALING = "signal as stored: each channel's median over the night removed, divided by its inter-quartile range"
+"""How the stored signal was scaled, in words, for the notes under its charts."""
+
 ENTROPY_EPS = 1e-8
 """The seed's uncertainty is ``-sum(p * log(p + ENTROPY_EPS))`` over the stages, in nats."""
 

@@ -221,13 +221,15 @@ class SampleAttention:
         """``layer 2 of 2 · mean of heads``: what the maps are, for subtitles."""
         return f"{self.layer_label} · {self.heads}"
 
-    def received(self, position: int, channel: int) -> np.ndarray:
-        """Relevance each time token receives (mean over the queries), ``(N,)``: the trace's shading."""
-        return np.asarray(self.temporal[position, channel], dtype=np.float64).mean(axis=-2)
+    def received(self, position: int, channel: int | None = None) -> np.ndarray:
+        """Relevance each time token receives (mean over the queries): the traces' shading, ``(N,)``
+        for one channel or ``(C, N)`` for every channel (``channel=None``)."""
+        maps = self.temporal[position] if channel is None else self.temporal[position, channel]
+        return np.asarray(maps, dtype=np.float64).mean(axis=-2)
 
     def span(self, level: str, position: int | None = None, channel: int | None = None) -> ColourSpan:
-        """Colour scale of one view: ``epoch``; ``channel`` of an epoch; ``temporal`` of an epoch
-        (all channels on one scale) or of one channel; ``trace`` of an epoch and channel."""
+        """Colour scale of one view: ``epoch``; ``channel`` of an epoch; ``temporal`` or ``trace`` of
+        an epoch (all channels on one scale) or of one channel."""
         values = {"epoch": lambda: self.epoch,
                   "channel": lambda: self.channel[position],
                   "temporal": lambda: self.temporal[position] if channel is None else self.temporal[position, channel],

@@ -1,4 +1,4 @@
-"""Turn any chart of :mod:`mesa_report.charts.core` into PNG, SVG or PDF bytes, or a spec for HTML.
+"""Turn any chart of :mod:`mesa_report.charts` into PNG, SVG or PDF bytes, or a spec for HTML.
 
 Rendering runs in process through ``vl-convert`` (no browser, no network): external data URLs
 are refused. PNGs are drawn at twice the chart's pixel size by default, so text stays crisp.
@@ -35,7 +35,7 @@ def chart_spec(chart: alt.TopLevelMixin, *, validate: bool = True) -> dict:
 
     Altair refuses data sets above 5,000 rows by default; the limit is lifted only while this
     spec is built. ``validate=False`` skips the check against the Vega-Lite schema, which costs
-    as much as building the spec: for charts of :mod:`mesa_report.charts.core`, whose specs the tests
+    as much as building the spec: for charts of :mod:`mesa_report.charts`, whose specs the tests
     validate, when they are drawn while a user waits.
 
     Examples
@@ -47,7 +47,7 @@ def chart_spec(chart: alt.TopLevelMixin, *, validate: bool = True) -> dict:
     """
     with alt.data_transformers.disable_max_rows():
         spec = chart.to_dict(validate=validate)
-    # mesa_report.charts.core.table holds rows in tuples (cheap to copy); JSON has lists
+    # mesa_report.charts.data.table holds rows in tuples (cheap to copy); JSON has lists
     if "datasets" in spec:
         spec["datasets"] = {name: list(rows) for name, rows in spec["datasets"].items()}
     return spec

@@ -2,7 +2,7 @@
 
 :func:`build_report` turns a night's inference (:class:`mesa_report.inference.night.NightInference`)
 into a :class:`SubjectReport` once: the header facts, every figure of
-:func:`mesa_report.scoring.metrics.night_metrics`, and the charts of :mod:`mesa_report.charts.core` as chart
+:func:`mesa_report.scoring.metrics.night_metrics`, and the charts of :mod:`mesa_report.charts` as chart
 objects. :func:`render_html` and :func:`render_pdf` lay that model out through the same Jinja
 template (``mesa_report/report/templates/report.html.j2``):
 
@@ -39,7 +39,14 @@ from markupsafe import Markup, escape
 
 from mesa_report import __version__
 
-from mesa_report.charts import core as charts
+from mesa_report.charts.heatmaps import (
+    channel_chart,
+    inter_epoch_chart,
+    prediction_strip_chart,
+    temporal_chart,
+)
+from mesa_report.charts.night import confusion_chart, hypnogram_chart
+from mesa_report.charts.traces import traces_chart
 from mesa_report.core.errors import ReportError
 from mesa_report.core.fileio import write_bytes_atomic, write_text_atomic
 from mesa_report.scoring.metrics import ClassificationMetrics, NightMetrics, night_metrics
@@ -67,6 +74,10 @@ measures chart text as WeasyPrint draws it, so no label overflows its chart."""
 DETAIL_PANEL_PX = 170
 """Side of the channel and temporal heatmaps of a detailed epoch."""
 
+REPORT_TRACE_WIDTH_PX = 620
+"""Width of the EEG traces' plots: with their y axis, the text width of an A4 page (180 mm, 680
+CSS px), so that the PDF shows them at their size and their tick labels at 8 pt."""
+
 _STAMP_VERSION = 1
 
 
@@ -82,7 +93,7 @@ class Figure:
     key : str
         Unique within the report; letters, digits and hyphens (element ids derive from it).
     spec : dict
-        Its Vega-Lite spec: charts of :mod:`mesa_report.charts.core`, alone or laid out together with
+        Its Vega-Lite spec: charts of :mod:`mesa_report.charts`, alone or laid out together with
         :func:`mesa_report.render.vega.concat_specs`; made once, drawn by every format.
     caption : str
         Text under the chart.
@@ -574,7 +585,7 @@ def _spec(chart, size_px: int | None = None) -> dict:
 
 
 def _hypnogram_figure(result, start: dt.datetime | None) -> Figure:
-    chart = charts.hypnogram_chart(result.labels, result.pred, result.confidence,
+    chart = hypnogram_chart(result.labels, result.pred, result.confidence,
                                    class_names=result.class_names,
                                    epoch_seconds=result.epoch_seconds, start=start)
     return Figure(
@@ -603,7 +614,7 @@ def _confusion_figures(metrics: NightMetrics) -> tuple[Figure, ...]:
         if key == "confusion-5":
             title += " (N3+N4 merged)"
         figures.append(Figure(
-            key=key, spec=_spec(charts.confusion_chart(item.confusion, item.class_names, title=title)),
+            key=key, spec=_spec(confusion_chart(item.confusion, item.class_names, title=title)),
             caption="Rows: scored stage; columns: predicted stage; each cell gives "
                     "the epochs and their share of the row.",
             alt_text=f"Confusion matrix of {len(item.class_names)} stages",
@@ -694,10 +705,10 @@ def _sample_sections(result, night, count: int, epochs_per_sample: int) -> Itera
         overview = Figure(
             key=f"sample-{number}",
             spec=concat_specs([
-                _spec(charts.inter_epoch_chart(att.epoch, view.labels, view.pred, class_names=names,
+                _spec(inter_epoch_chart(att.epoch, view.labels, view.pred, class_names=names,
                                                first_epoch=first, subtitle=f"{att.name} · {att.detail}",
                                                span=att.span("epoch"))),
-                _spec(charts.prediction_strip_chart(view.labels, view.pred, confidence,
+                _spec(prediction_strip_chart(view.labels, view.pred, confidence,
                                                     class_names=names, first_epoch=first)),
             ], "vconcat", spacing=6, colour_scales="independent"),
             caption=f"Inter-epoch attention ({att.detail}); under it the scored and "
@@ -728,11 +739,11 @@ def _epoch_detail(result, view, att: SampleAttention, pos: int, wrong: bool, tra
     names = tuple(result.class_names)
     epoch = att.first_epoch + int(pos)
     times = result.token_times
-    channel = _spec(charts.channel_chart(att.channel[pos], result.channel_names, subtitle=f"epoch {epoch}",
+    channel = _spec(channel_chart(att.channel[pos], result.channel_names, subtitle=f"epoch {epoch}",
                                          span=att.span("channel", pos)), DETAIL_PANEL_PX)
     shared = att.span("temporal", pos)  # every channel of the epoch on one scale
     temporal = [
-        _spec(charts.temporal_chart(att.temporal[pos, c], times.start_s, times.end_s,
+        _spec(temporal_chart(att.temporal[pos, c], times.start_s, times.end_s,
                                     subtitle=channel_label(str(name)), span=shared), DETAIL_PANEL_PX)
         for c, name in enumerate(result.channel_names)
     ]
@@ -766,14 +777,15 @@ def _epoch_detail(result, view, att: SampleAttention, pos: int, wrong: bool, tra
 
 def _traces_figure(result, view, att: SampleAttention, pos: int, key: str) -> Figure:
     times = result.token_times
-    traces = [_spec(charts.trace_chart(view.features[pos, c], result.sfreq_hz, att.received(pos, c), times.start_s,
-                                       times.end_s, channel_name=str(name), span=att.span("trace", pos, c)))
-              for c, name in enumerate(result.channel_names)]
+    chart = traces_chart(view.features[pos], result.sfreq_hz, att.received(pos), times.start_s,
+                                times.end_s, channel_names=result.channel_names, span=att.span("trace", pos),
+                                width_px=REPORT_TRACE_WIDTH_PX)
     epoch = int(view.first_epoch) + int(pos)
     return Figure(
-        key=f"{key}-traces", spec=concat_specs(traces, "vconcat", spacing=12),
+        key=f"{key}-traces", spec=_spec(chart),
         caption="Each channel's signal, its time tokens shaded by the attention they receive "
-                "(mean over the queries of the temporal map).",
+                "(mean over the queries of the temporal map) on one scale for every channel, with a "
+                "band of the same colours under each trace.",
         alt_text=f"EEG traces of epoch {epoch} shaded by temporal attention",
     )
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from mesa_report.charts.core import hypnogram_order
+from mesa_report.charts.night import hypnogram_order
 from mesa_report.charts.hypnodensity import hypnodensity_chart
 from mesa_report.core.time_axis import TimeAxis, recording_start
 from mesa_report.core.vocabulary import STAGE_COLOURS, UNSCORED_COLOUR

@@ -13,7 +13,8 @@ chosen epochs are picked (wrong predictions and stage transitions first, see
   (``channel`` is the channel's index);
 - the grouped views the seed's code wrote: ``inter_epoch_attention_sample_{idx}``,
   ``temporal_attention_first_{N}_epochs_sample_{idx}`` and
-  ``channel_attention_first_{N}_epochs_sample_{idx}``, N the number of chosen epochs.
+  ``channel_attention_first_{N}_epochs_sample_{idx}``: the sample's first N epochs, as their
+  names say (N the number of chosen epochs; the chosen ones are in the dashboard).
 
 ``idx`` is the sample's number, counted from 1 as in the app and the reports (``sample_idx + 1``),
 and ``epoch`` the epoch's index in the night (``first_epoch`` plus its position in the sample):
@@ -31,7 +32,14 @@ import altair as alt
 import numpy as np
 import torch
 
-from mesa_report.charts import core as charts
+from mesa_report.charts.dashboard import dashboard_chart
+from mesa_report.charts.heatmaps import (
+    channel_chart,
+    inter_epoch_chart,
+    prediction_strip_chart,
+    temporal_chart,
+)
+from mesa_report.charts.scales import CHANNEL_CMAP, EPOCH_CMAP, TEMPORAL_CMAP, colour_scale
 from mesa_report.core.errors import ConfigError, ReportError
 from mesa_report.core.fileio import write_bytes_atomic
 from mesa_report.explain.views import (SampleAttention, ViewChoice, attention_views, check_layer_head,
@@ -175,48 +183,58 @@ def sample_charts(att: SampleAttention, epochs: list[int], *,
     >>> list(sample_charts(att, [1]))[:3]
     ['attention_dashboard_sample_3', 'epoch_attention_sample_3', 'channel_attention_sample_3_epoch_41']
     """
-    epoch_cmap = cmap or charts.EPOCH_CMAP
-    channel_cmap = cmap or charts.CHANNEL_CMAP
-    temporal_cmap = cmap or charts.TEMPORAL_CMAP
+    epoch_cmap = cmap or EPOCH_CMAP
+    channel_cmap = cmap or CHANNEL_CMAP
+    temporal_cmap = cmap or TEMPORAL_CMAP
     n, first = att.number, att.first_epoch
     detail = f"{att.name} · {att.detail}"
     labels = dict(class_names=att.class_names, first_epoch=first)
-    inter = charts.inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels, cmap=epoch_cmap,
-                                     subtitle=detail, span=att.span("epoch"), **labels)
-    strip = charts.prediction_strip_chart(att.true_labels, att.pred_labels, att.confidence, **labels)
+    inter = inter_epoch_chart(att.epoch, att.true_labels, att.pred_labels, cmap=epoch_cmap,
+                              subtitle=detail, span=att.span("epoch"), **labels)
+    strip = prediction_strip_chart(att.true_labels, att.pred_labels, att.confidence, **labels)
     out: dict[str, alt.TopLevelMixin] = {
-        f"attention_dashboard_sample_{n}": charts.dashboard_chart(
+        f"attention_dashboard_sample_{n}": dashboard_chart(
             att.epoch, att.channel, att.temporal, att.true_labels, att.pred_labels, epochs=epochs,
             channel_names=att.channel_names, token_start_s=att.token_start_s,
             token_end_s=att.token_end_s, epoch_cmap=epoch_cmap, channel_cmap=channel_cmap,
             temporal_cmap=temporal_cmap, title=f"attention dashboard · {detail}", method=att.method, **labels),
         f"epoch_attention_sample_{n}": alt.vconcat(inter, strip, spacing=12),
     }
-    temporal = {}
     for e in epochs:
         heading = _epoch_heading(att, e)
-        out[f"channel_attention_sample_{n}_epoch_{first + e}"] = charts.channel_chart(
+        out[f"channel_attention_sample_{n}_epoch_{first + e}"] = channel_chart(
             att.channel[e], att.channel_names, cmap=channel_cmap, title=heading,
             subtitle=f"channel attention · {detail}", span=att.span("channel", e))
         for c, name in enumerate(att.channel_names):
-            view = dict(token_start_s=att.token_start_s, token_end_s=att.token_end_s, cmap=temporal_cmap,
-                        title=heading, span=att.span("temporal", e, c))
-            out[f"temporal_attention_sample_{n}_epoch_{first + e}_ch_{c}"] = charts.temporal_chart(
-                att.temporal[e, c], subtitle=f"temporal attention · {channel_label(name)} · {detail}", **view)
-            temporal[(e, c)] = charts.temporal_chart(
-                att.temporal[e, c], subtitle=channel_label(name), **view
-            ).properties(width=GRID_PANEL_PX, height=GRID_PANEL_PX)
+            out[f"temporal_attention_sample_{n}_epoch_{first + e}_ch_{c}"] = temporal_chart(
+                att.temporal[e, c], att.token_start_s, att.token_end_s, cmap=temporal_cmap, title=heading,
+                subtitle=f"temporal attention · {channel_label(name)} · {detail}", span=att.span("temporal", e, c))
     out[f"inter_epoch_attention_sample_{n}"] = inter
-    grid = [alt.hconcat(*(temporal[(e, c)] for c in range(len(att.channel_names))))
-            .resolve_scale(color="independent") for e in epochs]
-    out[f"temporal_attention_first_{len(epochs)}_epochs_sample_{n}"] = alt.vconcat(*grid).resolve_scale(
-        color="independent").properties(title=f"temporal attention · {detail}")
-    channel_grid = [charts.channel_chart(att.channel[e], att.channel_names, cmap=channel_cmap,
-                                         title=_epoch_heading(att, e), span=att.span("channel", e))
-                    .properties(width=GRID_PANEL_PX, height=GRID_PANEL_PX) for e in epochs]
-    out[f"channel_attention_first_{len(epochs)}_epochs_sample_{n}"] = alt.hconcat(*channel_grid).properties(
-        title=f"channel attention · {detail}")
+    out.update(_first_epochs_charts(att, len(epochs), channel_cmap, temporal_cmap))
     return out
+
+
+def _first_epochs_charts(att: SampleAttention, count: int, channel_cmap: str,
+                         temporal_cmap: str) -> dict[str, alt.TopLevelMixin]:
+    """The seed's grouped views: the channel and temporal attention of the sample's first ``count`` epochs."""
+    n, first, detail = att.number, att.first_epoch, f"{att.name} · {att.detail}"
+    shown = range(min(count, att.seq_len))
+    about = f"first {len(shown)} epochs ({first}–{first + len(shown) - 1}) of {detail}"
+    grid = [alt.hconcat(*(temporal_chart(att.temporal[e, c], att.token_start_s, att.token_end_s, cmap=temporal_cmap,
+                                         title=_epoch_heading(att, e), subtitle=channel_label(name),
+                                         span=att.span("temporal", e, c))
+                          .properties(width=GRID_PANEL_PX, height=GRID_PANEL_PX)
+                          for c, name in enumerate(att.channel_names))).resolve_scale(color="independent")
+            for e in shown]
+    channels = [channel_chart(att.channel[e], att.channel_names, cmap=channel_cmap, title=_epoch_heading(att, e),
+                              span=att.span("channel", e)).properties(width=GRID_PANEL_PX, height=GRID_PANEL_PX)
+                for e in shown]
+    return {
+        f"temporal_attention_first_{len(shown)}_epochs_sample_{n}": alt.vconcat(*grid).resolve_scale(
+            color="independent").properties(title=f"temporal attention · {about}"),
+        f"channel_attention_first_{len(shown)}_epochs_sample_{n}": alt.hconcat(*channels).properties(
+            title=f"channel attention · {about}"),
+    }
 
 
 def writable_folder(output_dir: str | os.PathLike) -> Path:
@@ -324,7 +342,7 @@ def check_file_options(fmt: str, cmap: str | None) -> str:
     if name not in FORMATS:
         raise ReportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if cmap is not None:
-        charts.colour_scale(cmap)
+        colour_scale(cmap)
     return name
 
 

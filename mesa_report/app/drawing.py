@@ -1,0 +1,97 @@
+"""Charts on the page: each drawn at its own size, its data inline, and the epoch a click picked.
+
+Examples
+--------
+>>> picked_epoch({"selection": {"epoch": [{"query_epoch": 42}]}})
+42
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import numpy as np
+
+from mesa_report.charts.heatmaps import EPOCH_FIELD, EPOCH_SELECTION
+from mesa_report.render.vega import chart_spec
+
+
+NATURAL_SIZE = {"type": "pad", "contains": "padding"}
+"""Vega autosize that keeps a chart's own width and height for its plot area."""
+
+
+def inline_datasets(spec: dict) -> dict:
+    """The spec with each named data set written where it is used, and no ``datasets`` left.
+
+    Streamlit turns a spec's ``datasets`` into Arrow tables (through pandas) on every run; data
+    written inline travel as the spec's JSON, which costs a fraction of that for charts of a few
+    thousand rows.
+
+    Examples
+    --------
+    >>> inline_datasets({"datasets": {"d": [{"x": 1}]}, "layer": [{"data": {"name": "d"}, "mark": "tick"}]})
+    {'layer': [{'data': {'values': [{'x': 1}]}, 'mark': 'tick'}]}
+    """
+    datasets = spec.get("datasets")
+    if not datasets:
+        return spec
+
+    def inline(node):
+        if isinstance(node, dict):
+            data = node.get("data")
+            if isinstance(data, dict) and data.get("name") in datasets and len(data) == 1:
+                node = {**node, "data": {"values": datasets[data["name"]]}}
+            return {key: (value if key == "data" else inline(value)) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return inline({key: value for key, value in spec.items() if key != "datasets"})
+
+
+def draw_spec(where, spec: dict, **options):
+    """Show a Vega-Lite spec at its own size and in its own colours (see :func:`draw`).
+
+    Examples
+    --------
+    >>> draw_spec(st, night_chart_specs(*night_args)["confusion"])  # doctest: +SKIP
+    """
+    return where.vega_lite_chart({**inline_datasets(spec), "autosize": NATURAL_SIZE}, width="content",
+                                 theme=None, **options)
+
+
+def draw(where, chart: alt.TopLevelMixin, **options):
+    """Show a chart at its own size and in its own colours, as in the PNG files and reports.
+
+    Streamlit would otherwise squeeze axes and legends into the chart's width and apply its
+    theme. The spec is built without schema validation (the chart functions' tests validate
+    theirs): that halves the time of a Next click. ``options`` go to ``vega_lite_chart``
+    (``key``, ``on_select`` ...); its return value is returned.
+
+    Examples
+    --------
+    >>> event = draw(st, confusion_chart([[1, 0], [0, 1]], ["W", "N1"]))  # doctest: +SKIP
+    """
+    return draw_spec(where, chart_spec(chart, validate=False), **options)
+
+
+def picked_epoch(event: dict | None, selection: str = EPOCH_SELECTION,
+                 field: str = EPOCH_FIELD) -> int | None:
+    """The night epoch clicked in a chart, from ``st.altair_chart``'s event.
+
+    By default the inter-epoch chart's; ``selection`` and ``field`` name another chart's (e.g.
+    :data:`mesa_report.charts.night.NIGHT_EPOCH_SELECTION` and ``epoch`` for the night's charts).
+
+    Examples
+    --------
+    >>> picked_epoch({"selection": {"epoch": [{"query_epoch": 42}]}}), picked_epoch({"selection": {}})
+    (42, None)
+    >>> picked_epoch({"selection": {"night_epoch": [{"epoch": 7}]}}, "night_epoch", "epoch")
+    7
+    """
+    points = ((event or {}).get("selection") or {}).get(selection) or []
+    if not isinstance(points, Sequence) or not points or not isinstance(points[0], dict):
+        return None
+    value = points[0].get(field)
+    return int(value) if isinstance(value, (int, float, np.integer)) else None
