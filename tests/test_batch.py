@@ -20,7 +20,7 @@ from mesa_report.inference.stored import NightResult
 from mesa_report.demo import demo_store
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
-from mesa_report.report.document import choose_samples
+from mesa_report.explain.selection import choose_samples
 from mesa_report.data.store import write_index, write_night
 
 from .conftest import REPO_ROOT, TINY, randomise_batchnorm

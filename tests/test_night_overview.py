@@ -81,7 +81,7 @@ def test_a_click_on_the_hypnogram_or_the_hypnodensity_moves_the_view_and_the_url
     before = band(at)
     picked(at, "hypnogram", {"selection": {"night_epoch": [{"epoch": 45}]}})
     assert (at.session_state["sample"], at.session_state["epoch"]) == (2, 45)
-    assert at.query_params["sample"] in ("2", ["2"]) and at.query_params["epoch"] in ("45", ["45"])
+    assert at.query_params["sample"] in ("3", ["3"]) and at.query_params["epoch"] in ("45", ["45"])
     assert band(at)[0] - before[0] == pytest.approx(2 * SEQ_LEN * 30_000)  # the band follows
     assert chart_titled(at, "inter-epoch attention")[1][0]["query_epoch"].min() == 2 * SEQ_LEN
     # the hypnodensity too; an epoch the sample shown holds keeps the sample

@@ -11,7 +11,7 @@ from mesa_report.app.resolve import resolve_view
 from mesa_report.app.state import ViewRequest
 from mesa_report.core.errors import ConfigError
 from mesa_report.inference.cohort import infer_night
-from mesa_report.report.document import choose_samples
+from mesa_report.explain.selection import choose_samples
 from mesa_report.data.store import Night, stage_string, write_night
 from mesa_report.explain.wrong_epochs import least_confident_epochs, probability_column, report_anchor, wrong_epochs
 
@@ -71,7 +71,7 @@ def test_report_anchors_point_at_a_detailed_sample_that_holds_the_epoch(result):
     detailed = [index for index, _ in choose_samples(result, 2)]
     table = wrong_epochs(result, detailed_samples=detailed)
     for row in table.itertuples():
-        holding = [number for number, s in enumerate(detailed, start=1)
+        holding = [s + 1 for s in detailed  # anchors carry the night's sample number, from 1
                    if result.sample_starts[s] <= row.epoch < result.sample_starts[s] + result.seq_len]
         if holding:
             assert row.report_anchor in {report_anchor(n) for n in holding}
