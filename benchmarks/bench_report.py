@@ -56,7 +56,8 @@ def main() -> None:
     from mesa_report.inference.cohort import infer_night
     from mesa_report.render.pdf_charts import chart_pdfs
     from mesa_report.render.vega import render_spec, vega_javascript
-    from mesa_report.report.document import build_report, render_html, render_pdf
+    from mesa_report.report.build import build_report
+    from mesa_report.report.document import render_html, render_pdf
     from mesa_report.data.store import NightStore
 
     cache = Path(tempfile.mkdtemp(prefix="bench-report-"))

@@ -17,7 +17,7 @@ from mesa_report.inference.stored import NightResult
 from mesa_report.demo import demo_store
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
-from mesa_report.report.document import choose_samples
+from mesa_report.explain.selection import choose_samples
 from mesa_report.data.index_csv import write_index
 from mesa_report.data.night_files import write_night
 

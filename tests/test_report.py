@@ -31,19 +31,11 @@ from mesa_report.scoring.sleep_stats import (AWAKENINGS, SLEEP_STAT_KEYS, compar
                                              transition_matrix)
 from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
-from mesa_report.report.document import (
-    build_report,
-    choose_samples,
-    format_number,
-    format_quantity,
-    render_html,
-    render_pdf,
-    report_paths,
-    reports_up_to_date,
-    stamp_path,
-    template_environment,
-    write_reports,
-)
+from mesa_report.explain.selection import choose_samples
+from mesa_report.report.build import build_report
+from mesa_report.report.document import render_html, render_pdf, template_environment
+from mesa_report.report.files import report_paths, reports_up_to_date, stamp_path, write_reports
+from mesa_report.report.formats import format_number, format_quantity
 from mesa_report.core.vocabulary import CLASS_NAMES_6
 from mesa_report.data.index_csv import write_index
 from mesa_report.data.night_files import write_night

@@ -25,7 +25,8 @@ from mesa_report.explain.views import ViewChoice, ignored_choices, night_sample_
 from mesa_report.inference.cohort import infer_night
 from mesa_report.model.checkpoint import load_model
 from mesa_report.render.vega import chart_spec, render_chart
-from mesa_report.report.document import build_report, choose_samples
+from mesa_report.explain.selection import choose_samples
+from mesa_report.report.build import build_report
 from mesa_report.report.options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES
 from mesa_report.report.seed_pngs import sample_attention, sample_charts
 

@@ -259,7 +259,7 @@ def test_cli_draws_the_samples_the_report_details(model, tmp_path, capsys):
     from mesa_report.data.store import NightStore
     from mesa_report.inference.service import ResultsService
     from mesa_report.model.loaded import open_checkpoint
-    from mesa_report.report.document import choose_samples
+    from mesa_report.explain.selection import choose_samples
 
     assert _visualize(model, tmp_path, "--output_dir", str(tmp_path / "viz"), "--num_samples", "2") == 0
     loaded = open_checkpoint(tmp_path / "best_model.pth")

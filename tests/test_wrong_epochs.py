@@ -11,7 +11,7 @@ from mesa_report.app.resolve import resolve_view
 from mesa_report.app.state import ViewRequest
 from mesa_report.core.errors import ConfigError
 from mesa_report.inference.cohort import infer_night
-from mesa_report.report.document import choose_samples
+from mesa_report.explain.selection import choose_samples
 from mesa_report.data.night_files import write_night
 from mesa_report.data.stage_strings import stage_string
 from mesa_report.data.store import Night

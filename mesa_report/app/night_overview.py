@@ -29,7 +29,7 @@ from mesa_report.core.time_axis import recording_start
 from mesa_report.data.store import Night
 from mesa_report.inference.night import NightInference
 from mesa_report.render.vega import chart_spec
-from mesa_report.report.document import format_quantity
+from mesa_report.report.formats import format_quantity
 from mesa_report.report.night_section import EpochRow, NightOverview, StatisticRow, night_overview
 
 TIME_AXIS_KEY = "time_axis"

@@ -18,7 +18,7 @@ import numpy as np
 
 from mesa_report.app.state import MEAN_HEADS, MapOptions, View, ViewRequest, shown_text
 from mesa_report.core.errors import DataError
-from mesa_report.data.store import record_id
+from mesa_report.data.night_ids import record_id
 from mesa_report.explain.selection import rank_epochs
 
 

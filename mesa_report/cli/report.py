@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from mesa_report.inference.results import default_results_dir
     from mesa_report.pipeline.reports import (ReportOptions, ReportSetup, check_writable, choose_subjects,
                                               report_subjects)
-    from mesa_report.report.document import report_paths
+    from mesa_report.report.files import report_paths
 
     check_workers(args.jobs)
     if args.batch_size < 1:

@@ -142,3 +142,49 @@ def rank_samples(true_labels, pred_labels, uncertainty) -> np.ndarray:
     n_transitions = stage_transitions(true).sum(axis=1)  # (B,)
     index = np.arange(true.shape[0])
     return np.lexsort((index, -unsure.mean(axis=1), -n_transitions, -n_wrong)).astype(np.int64)
+
+
+def choose_samples(result, count: int) -> list[tuple[int, str]]:
+    """Pick up to ``count`` samples, taking in turn the most uncertain one, the one with the most
+    wrong predictions and the one with the most stage transitions not yet picked.
+
+    Parameters
+    ----------
+    result : mesa_report.inference.night.NightInference
+        The night.
+    count : int
+        Samples wanted.
+
+    Returns
+    -------
+    list of (int, str)
+        Sample index and why it was picked, in the night's order.
+
+    Examples
+    --------
+    >>> choose_samples(result, 3)  # doctest: +SKIP
+    [(2, 'stage transitions'), (5, 'most uncertain'), (9, 'wrong predictions')]
+    """
+    windows = result.sample_starts[:, None] + np.arange(result.seq_len)  # (W, S)
+    true = result.labels[windows]  # (W, S)
+    pred = result.sample_probs.argmax(axis=-1)  # (W, S)
+    doubt = 1.0 - result.sample_probs.max(axis=-1)  # (W, S)
+    n_wrong = wrong_predictions(true, pred).sum(axis=1)  # (W,)
+    n_transitions = stage_transitions(true).sum(axis=1)  # (W,)
+    index = np.arange(true.shape[0])
+    rankings = {
+        "most uncertain": list(np.lexsort((index, -doubt.mean(axis=1)))),
+        "wrong predictions": [w for w in rank_samples(true, pred, doubt) if n_wrong[w] > 0],
+        "stage transitions": [w for w in np.lexsort((index, -doubt.mean(axis=1), -n_transitions))
+                              if n_transitions[w] > 0],
+    }
+    picked: dict[int, str] = {}
+    queues = {reason: iter(order) for reason, order in rankings.items()}
+    while len(picked) < min(count, true.shape[0]) and queues:
+        for reason in list(queues):
+            sample = next((int(w) for w in queues[reason] if int(w) not in picked), None)
+            if sample is None:
+                del queues[reason]
+            elif len(picked) < count:
+                picked[sample] = reason
+    return sorted(picked.items())

@@ -95,7 +95,7 @@ def epoch_rows(result, epochs, *, start: datetime | None = None,
         ``time`` is then the clock time, otherwise ``h:mm:ss`` since the start.
     detailed_samples : sequence of int
         Samples a report shows in detail, in the report's order (e.g. the indices of
-        :func:`mesa_report.report.document.choose_samples`); fills ``report_anchor``.
+        :func:`mesa_report.explain.selection.choose_samples`); fills ``report_anchor``.
 
     Returns
     -------

@@ -28,7 +28,7 @@ from mesa_report.inference.service import ResultsService
 from mesa_report.inference.stored import NightResult
 from mesa_report.model.loaded import LoadedModel, open_checkpoint
 from mesa_report.pipeline.reports import ReportOptions, write_night_reports
-from mesa_report.report.document import choose_samples
+from mesa_report.explain.selection import choose_samples
 
 CHUNKS_PER_ACTOR = 4
 """With Ray, the nights to infer are cut so that each actor gets about this many chunks."""

@@ -39,7 +39,8 @@ from mesa_report.inference.service import ResultsService
 from mesa_report.model.checkpoint import checkpoint_summary
 from mesa_report.model.loaded import open_checkpoint
 from mesa_report.model.network import MesaTransformer
-from mesa_report.report.document import build_report, reports_up_to_date, write_reports
+from mesa_report.report.build import build_report
+from mesa_report.report.files import reports_up_to_date, write_reports
 from mesa_report.report.options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES
 
 

@@ -3,7 +3,7 @@
 The ``visualize`` command's library, in two steps:
 
 1. :func:`plan_samples` decides which samples of which nights to draw. By default it picks the
-   samples the report details (:func:`mesa_report.report.document.choose_samples`: in turn the
+   samples the report details (:func:`mesa_report.explain.selection.choose_samples`: in turn the
    most uncertain, the one with the most wrong predictions and the one with the most stage
    transitions), which never overlap; ``numbers`` names samples instead, by their number in the
    night (from 1, as the app and the reports number them). Without ``subjects`` the nights are
@@ -42,7 +42,7 @@ from mesa_report.inference.night import NightInference
 from mesa_report.inference.service import ResultsService
 from mesa_report.model.loaded import LoadedModel
 from mesa_report.pipeline.reports import choose_subjects
-from mesa_report.report.document import choose_samples
+from mesa_report.explain.selection import choose_samples
 from mesa_report.report.seed_pngs import (
     NUM_EPOCHS_TO_PLOT,
     check_channel_names,

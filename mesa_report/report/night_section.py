@@ -11,7 +11,7 @@ Built once per night by :func:`night_overview`:
   (:mod:`mesa_report.explain.wrong_epochs`) as :class:`EpochRow`, each linking to the report's
   section of a detailed sample that holds it.
 
-:mod:`mesa_report.report.document` puts this into the report model and the template
+:mod:`mesa_report.report.build` puts this into the report model and the template
 ``_night.html.j2`` lays it out; the app (:mod:`mesa_report.app.night_overview`) shows the same
 values.
 """
