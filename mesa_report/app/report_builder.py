@@ -25,14 +25,11 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import contextlib
 import functools
 import multiprocessing
 import multiprocessing.connection
 import os
-import sys
 import threading
-from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +39,7 @@ import streamlit as st
 from mesa_report.app import sources as app_sources
 from mesa_report.app import downloads
 from mesa_report.app.warmup import warm_up
+from mesa_report.core.jobs import plain_main
 from mesa_report.data.store import Night, record_id
 from mesa_report.inference.night import NightInference
 
@@ -112,21 +110,6 @@ def _start_worker() -> None:
     warm_up()
 
 
-@contextlib.contextmanager
-def _plain_main() -> Iterator[None]:
-    """This module as ``__main__`` while the worker process starts.
-
-    A spawned process first imports its parent's ``__main__``; Streamlit runs the app's script as
-    ``__main__``, so the worker would run the whole app (and start a worker of its own).
-    """
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = sys.modules[__name__]
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = main
-
-
 def _worker_died(future: concurrent.futures.Future) -> bool:
     return future.done() and not future.cancelled() and isinstance(future.exception(), BrokenProcessPool)
 
@@ -143,7 +126,7 @@ class ReportBuilder:
     def _start_pool() -> concurrent.futures.ProcessPoolExecutor:
         pool = concurrent.futures.ProcessPoolExecutor(
             max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker)
-        with _plain_main():
+        with plain_main():
             pool.submit(int)  # starts the worker now, so it warms up before the first request
         return pool
 

@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -95,6 +96,31 @@ def check_workers(workers: int, option: str = "--jobs") -> int:
     return int(workers)
 
 
+@contextlib.contextmanager
+def plain_main() -> Iterator[None]:
+    """This module as ``__main__`` while worker processes are spawned.
+
+    A spawned process first imports its parent's ``__main__``. Under Streamlit (the app, and its
+    AppTest inside a test run) ``__main__`` is the app's script, so a worker would run the whole
+    app and die while it boots; this plain module stands in for it meanwhile.
+
+    Examples
+    --------
+    >>> with plain_main():
+    ...     sys.modules["__main__"].__name__
+    'mesa_report.core.jobs'
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = sys.modules[__name__]
+    try:
+        yield
+    finally:
+        if main is None:
+            sys.modules.pop("__main__", None)
+        else:
+            sys.modules["__main__"] = main
+
+
 class JobRunner:
     """Jobs inline (one worker) or in a pool of spawned processes, with one progress bar.
 
@@ -146,7 +172,8 @@ class JobRunner:
             self.add(attempt(job, key, item))
             return
         try:
-            self._futures[self._pool.submit(attempt, job, key, item)] = key
+            with plain_main():  # a submit may spawn a worker
+                self._futures[self._pool.submit(attempt, job, key, item)] = key
         except BrokenProcessPool:  # a worker died earlier: the pool takes no more jobs
             self.add(Outcome(key, error=BROKEN_POOL))
         self._collect(block=False)
