@@ -22,13 +22,11 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from mesa_report import __version__
-from mesa_report.core.errors import ConfigError, DataError, ReportError
+from mesa_report.core.errors import ConfigError, DataError
 from mesa_report.core.fileio import remove_partial_files
 from mesa_report.core.jobs import JobRunner, Outcome
 from mesa_report.data.night_ids import parse_record_id, record_id
@@ -41,6 +39,7 @@ from mesa_report.model.loaded import open_checkpoint
 from mesa_report.model.network import MesaTransformer
 from mesa_report.report.build import build_report
 from mesa_report.report.files import reports_up_to_date, write_reports
+from mesa_report.report.seed_pngs import writable_folder
 from mesa_report.report.options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES
 
 
@@ -87,14 +86,7 @@ def fingerprint(night: Night, summary: dict, options: ReportOptions) -> str:
 
 def check_writable(folder: str | os.PathLike) -> None:
     """Fail before any work when the output folder cannot be written; remove what a killed run left."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        raise ReportError(f"cannot write reports to {folder}: {exc.strerror or exc}; choose an "
-                          "--output_dir you can write to") from exc
+    folder = writable_folder(folder)
     remove_partial_files(folder)  # left by a run that was killed mid-write
 
 
