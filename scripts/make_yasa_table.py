@@ -1,6 +1,6 @@
-"""Make ``tests/data/yasa_sleep_statistics.json``: YASA's sleep statistics of reference hypnograms.
+"""Make ``tests/fixtures/yasa_sleep_statistics.json``: YASA's sleep statistics of reference hypnograms.
 
-``tests/test_sleep_stats.py`` checks :func:`mesa_report.sleep_statistics` and
+``tests/scoring/test_sleep_stats.py`` checks :func:`mesa_report.sleep_statistics` and
 :func:`mesa_report.scoring.sleep_stats.transition_matrix` against this table. YASA is not a test dependency:
 with MNE, numba/llvmlite and LightGBM it adds about 300 MB and 3 s of import for 21 numbers, so
 its figures are stored here, with the YASA version that produced them.

@@ -12,7 +12,7 @@
    so it stays small.
 
 The held-out check on freshly generated nights (seeds never used in training) is
-``tests/test_demo_model.py``; its per-class table goes into BENCHMARKS.md.
+``tests/demo/test_evaluate.py``; its per-class table goes into BENCHMARKS.md.
 
     python scripts/train_demo_model.py [--recordings 28] [--num_epochs 12] [--device cpu]
 """

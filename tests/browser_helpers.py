@@ -14,7 +14,6 @@ DEMO_NIGHTS = 2
 DEMO_HOURS = 0.5
 """The tests' demo cohort: two nights of 30 min (60 epochs, three samples each)."""
 
-
 def demo_env(tmp_path_factory) -> dict[str, str]:
     """Environment that makes the app open the small demo cohort, built on first call.
 

@@ -14,7 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .conftest import REPO_ROOT
+from .helpers import REPO_ROOT
 
 MARKER = "mesa-report-test: barrier reached"
 """The line the child prints when the wrapped function's chosen call has returned."""
@@ -43,7 +43,6 @@ setattr(owner, name, barrier)
 from mesa_report.cli.main import main
 sys.exit(main(sys.argv[3:]))
 """
-
 
 def run_until_call(target: str, nth: int, argv: list[str], log: Path, env: dict | None = None) -> bool:
     """Run ``mesa-report argv`` until the ``nth`` call of ``target`` has returned, then kill it.

@@ -53,3 +53,39 @@ def test_the_checks_can_fail():
     assert long_functions(f"def f():\n    '''doc'''\n{body}\n") == [("f", 61)]
     assert long_functions(f"def f():\n    # long: a table of cases\n{body}\n") == []
     assert long_functions("def f():\n    '''a docstring\n" + "\n" * 70 + "'''\n    return 1\n") == []
+
+
+TESTS = Path(__file__).resolve().parent
+CROSS = TESTS / "cross"  # tests whose point is that several modules agree: no module of their own
+CHECK_NO_ONE_MODULE = {  # test files that check something other than one module, and what
+    "app/test_app.py": "the page (streamlit_app.py), through AppTest",
+    "app/test_views.py": "the view model as the page shows it (pickers, outlines, links)",
+    "data/test_fuzz.py": "every parser of the data layer, under Hypothesis",
+    "demo/test_demo_store.py": "the demo cohort's folder (mesa_report/demo/__init__.py)",
+}
+
+
+def orphan_test_files(tests: Path, package: Path) -> list[str]:
+    """Test files under ``tests/<folder>/`` whose name names no module of ``mesa_report/<folder>/``.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ("pkg/data/store.py", "tests/data/test_store.py", "tests/data/test_gone.py"):
+    ...     (root / name).parent.mkdir(parents=True, exist_ok=True)
+    ...     _ = (root / name).write_text("")
+    >>> orphan_test_files(root / "tests", root / "pkg")
+    ['data/test_gone.py']
+    """
+    orphans = []
+    for test_file in sorted(tests.glob("*/test_*.py")):
+        if test_file.parent.name == CROSS.name:
+            continue
+        module = package / test_file.parent.name / (test_file.name.removeprefix("test_"))
+        if not module.is_file():
+            orphans.append(test_file.relative_to(tests).as_posix())
+    return orphans
+
+
+def test_test_files_mirror_the_modules_they_check():
+    """``tests/data/test_store.py`` checks ``mesa_report/data/store.py``: a renamed module renames its tests."""
+    assert [name for name in orphan_test_files(TESTS, PACKAGE) if name not in CHECK_NO_ONE_MODULE] == []

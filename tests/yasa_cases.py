@@ -1,5 +1,5 @@
 """Real hypnograms checked against YASA, read the same way by ``scripts/make_yasa_table.py`` and
-``tests/test_sleep_stats.py``.
+``tests/scoring/test_sleep_stats.py``.
 
 They live in ``../shared/realdata`` (never copied into the repository): the YASA table keeps only
 their length and YASA's figures, and the test reads the files again (and skips when they are absent).
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mesa_report.data.annotations import read_stages
 from mesa_report.core.vocabulary import CLASS_NAMES_6, UNSCORED
+from mesa_report.data.annotations import read_stages
 
-YASA_TABLE = Path(__file__).resolve().parent / "data" / "yasa_sleep_statistics.json"
+YASA_TABLE = Path(__file__).resolve().parent / "fixtures" / "yasa_sleep_statistics.json"
 """The stored table: every case, its source and YASA's figures."""
 
 REAL_CASES = {

@@ -110,7 +110,7 @@ def stylesheet(fmt: str) -> str:
 # Rendering
 # --------------------------------------------------------------------------------------------
 # Figures are specs made without the Vega-Lite schema check (:func:`figure_spec`), which costs as much
-# as building them; tests/test_report.py checks every figure of a report against the schema.
+# as building them; tests/report/test_document.py checks every figure of a report against the schema.
 EMBED_OPTIONS = {"renderer": "svg", "actions": False, "mode": "vega-lite"}
 
 

@@ -19,7 +19,7 @@ A figure that is undefined is NaN: WASO, latencies, shares and SME of a night wi
 the latency of a stage that never occurs. :func:`awakenings` and :func:`transition_matrix` add the
 number of awakenings and the stage transitions; :func:`compare_sleep_statistics` puts a scored
 and a predicted hypnogram side by side, and :func:`sleep_columns` flattens that into table columns.
-``tests/test_sleep_stats.py`` checks the figures against a table made by YASA itself.
+``tests/scoring/test_sleep_stats.py`` checks the figures against a table made by YASA itself.
 """
 
 from __future__ import annotations
