@@ -35,7 +35,7 @@ from mesa_report.scoring.metrics import night_metrics
 
 from ..browser_helpers import chart_data, chart_titled
 from ..helpers import TINY
-from .app_common import APP, app, sources, submit_sources  # noqa: F401  (pytest fixtures)
+from .app_common import sources, submit_sources
 
 SAMPLES_PER_NIGHT = 3  # 60 epochs of the tests' demo nights, 20 per sample
 

@@ -8,8 +8,6 @@ from mesa_report.app import downloads, support
 from mesa_report.explain.views import ViewChoice, night_sample_views
 from mesa_report.render.vega import chart_spec
 
-from ..views_common import env, night_1  # noqa: F401  (pytest fixtures)
-
 
 def test_the_png_of_a_view_is_titled_with_night_sample_epoch_and_maps(night_1, monkeypatch):
     _, _, result = night_1

@@ -13,7 +13,7 @@ from mesa_report.model.config import ModelConfig
 from mesa_report.model.network import MesaTransformer
 
 from ..helpers import TINY
-from .app_common import app, sources, submit_sources  # noqa: F401  (pytest fixtures)
+from .app_common import sources, submit_sources
 
 
 def _open_form_is_there(at) -> bool:

@@ -10,7 +10,7 @@ from mesa_report.explain.views import ignored_choices
 from mesa_report.render.vega import chart_spec
 
 from ..browser_helpers import chart_titled
-from ..views_common import APP, app, env  # noqa: F401  (pytest fixtures)
+from ..views_common import APP, app  # noqa: F401  (pytest fixtures)
 
 
 def test_pickers_a_method_ignores_are_disabled_with_the_reason(app):

@@ -6,8 +6,6 @@ import sys
 
 from mesa_report.cli.main import main
 
-from ..batch_common import tiny_checkpoint  # noqa: F401  (pytest fixtures)
-
 
 def test_option_errors_name_the_fix(tiny_checkpoint, tmp_path, capsys, monkeypatch):
     base = ["batch", "--checkpoint_path", str(tiny_checkpoint), "--preprocessed_dir", str(tmp_path), "--all"]

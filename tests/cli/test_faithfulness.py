@@ -11,8 +11,6 @@ from mesa_report.data.night_files import write_night
 from mesa_report.data.store import NightStore
 from mesa_report.explain.faithfulness import collect_samples, stored_maps
 
-from ..faithfulness_common import samples  # noqa: F401  (pytest fixtures)
-
 
 def test_the_command_reads_the_maps_of_its_samples_from_the_results_service(tiny_model, tmp_path, capsys):
     from mesa_report.cli.main import main

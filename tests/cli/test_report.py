@@ -8,8 +8,6 @@ from mesa_report.cli import main as cli
 from mesa_report.data.index_csv import write_index
 from mesa_report.data.night_files import write_night
 
-from ..report_common import SCRIPT_ID, checkpoint, demo_night, model, report, result  # noqa: F401  (pytest fixtures)
-
 
 # --------------------------------------------------------------------------------------------
 # Command line

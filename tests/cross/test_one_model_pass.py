@@ -12,7 +12,6 @@ from mesa_report.pipeline.reports import open_session
 
 from ..browser_helpers import demo_env
 from ..helpers import REPO_ROOT
-from ..service_common import passes  # noqa: F401  (pytest fixtures)
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ..helpers import REPO_ROOT
-from ..visualize_common import EPOCH_SAMPLES, SEED_STAGES, TINY, model, write_seed_checkpoint, write_seed_store  # noqa: F401  (pytest fixtures)
+from ..visualize_common import write_seed_checkpoint, write_seed_store
 
 SEED_README = REPO_ROOT.parent / "shared" / "seed" / "attention_visualization_README.md"
 

@@ -16,7 +16,6 @@ from mesa_report.report.build import build_report
 from mesa_report.report.seed_pngs import sample_attention, sample_charts
 
 from ..browser_helpers import chart_data
-from ..views_common import APP, app, env, night_1  # noqa: F401  (pytest fixtures)
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from mesa_report.demo import (
     write_nsrr_xml,
 )
 
-from .demo_common import EPOCH, N1, N2, N3, N4, REM, W, short_night  # noqa: F401  (pytest fixtures)
+from .demo_common import EPOCH, N1, N2, N3, N4, REM, W
 
 
 def test_edf_round_trip(tmp_path, short_night):

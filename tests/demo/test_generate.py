@@ -11,7 +11,7 @@ from mesa_report.core.errors import ConfigError
 from mesa_report.demo import CHANNELS, EVENT_COLUMNS, generate_hypnogram, generate_night, night_from_stages
 from mesa_report.demo.generate import EVENT_STAGES, stage_runs
 
-from .demo_common import EPOCH, N1, N2, N3, N4, REM, W, short_night  # noqa: F401  (pytest fixtures)
+from .demo_common import EPOCH, N1, N2, N3, N4, REM, W
 
 SFREQ = 256.0
 

@@ -10,8 +10,6 @@ from mesa_report.inference.cohort import infer_cohort
 from mesa_report.scoring.metrics import night_metrics
 from mesa_report.scoring.sleep_stats import SLEEP_STAT_KEYS, awakenings, sleep_statistics
 
-from ..cohort_common import LENGTHS, nights  # noqa: F401  (pytest fixtures)
-
 
 def test_table_row_reports_the_projects_own_figures(tiny_model, nights, tmp_path):
     result = next(iter(infer_cohort(tiny_model, nights[:1])))

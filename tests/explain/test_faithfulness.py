@@ -24,8 +24,6 @@ from mesa_report.explain.faithfulness import (
     sanity_check,
 )
 
-from ..faithfulness_common import samples  # noqa: F401  (pytest fixtures)
-
 
 def test_deleting_tokens_zeroes_exactly_their_steps(samples):
     masks = np.zeros((2, 3, 20), dtype=bool)

@@ -11,7 +11,7 @@ from mesa_report.explain.view_scales import FLAT_FRACTION, MIN_COLOUR_SPAN, SELF
 from mesa_report.explain.views import ViewChoice, night_sample_views
 from mesa_report.render.vega import chart_spec
 
-from ..views_common import env, night_1, report_views  # noqa: F401  (pytest fixtures)
+from ..views_common import report_views
 
 
 def _data_span(values: np.ndarray, method: str, level: str) -> tuple[float, float]:

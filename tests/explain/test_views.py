@@ -8,7 +8,7 @@ import pytest
 from mesa_report.explain.selection import choose_samples
 from mesa_report.report.options import DEFAULT_SAMPLES
 
-from ..views_common import env, night_1, report_views  # noqa: F401  (pytest fixtures)
+from ..views_common import report_views
 
 
 def test_gradient_explains_its_target_epoch_through_attention_not_as_an_identity(night_1):

@@ -18,8 +18,6 @@ from mesa_report.inference.cohort import infer_cohort, infer_night
 from mesa_report.inference.night import NightInference
 from mesa_report.inference.stored import NightFailure, NightResult
 
-from ..cohort_common import LENGTHS, nights  # noqa: F401  (pytest fixtures)
-
 
 def test_every_night_equals_infer_night_although_batches_mix_nights(tiny_model, nights):
     # batch_size=4: the first batch holds night 1's three samples and night 2's only one

@@ -16,8 +16,6 @@ from mesa_report.inference.service import ResultsService
 from mesa_report.model.checkpoint import save_checkpoint
 from mesa_report.model.loaded import open_checkpoint
 
-from ..service_common import passes  # noqa: F401  (pytest fixtures)
-
 
 @pytest.fixture
 def loaded(tiny_model, tmp_path):

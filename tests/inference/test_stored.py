@@ -9,8 +9,6 @@ from mesa_report.core.errors import DataError
 from mesa_report.inference.cohort import infer_cohort, infer_night
 from mesa_report.inference.stored import NightResult
 
-from ..cohort_common import LENGTHS, nights  # noqa: F401  (pytest fixtures)
-
 
 def test_results_round_trip_and_inconsistent_files_are_refused(tiny_model, nights, tmp_path):
     result = next(iter(infer_cohort(tiny_model, nights[:1], detail_samples=lambda r: [1])))

@@ -16,7 +16,7 @@ from mesa_report.model.checkpoint import save_checkpoint
 from mesa_report.model.config import ModelConfig
 from mesa_report.model.network import MesaTransformer
 
-from ..batch_common import SUMMARY_LINE, args, demo, summary, table, tiny_checkpoint  # noqa: F401  (pytest fixtures)
+from ..batch_common import args, summary, table
 from ..helpers import TINY
 from ..kill_helpers import run_until_call
 

@@ -8,7 +8,7 @@ import pytest
 
 from mesa_report.cli.main import main
 
-from ..batch_common import SUMMARY_LINE, args, demo, summary, table, tiny_checkpoint  # noqa: F401  (pytest fixtures)
+from ..batch_common import args, summary, table
 
 
 @pytest.mark.slow

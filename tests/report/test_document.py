@@ -24,7 +24,7 @@ from mesa_report.report.document import render_html, render_pdf, template_enviro
 from mesa_report.report.formats import format_number
 from mesa_report.scoring.metrics import night_metrics
 
-from ..report_common import SCRIPT_ID, checkpoint, demo_night, model, page, pdf, report, result  # noqa: F401  (pytest fixtures)
+from ..report_common import SCRIPT_ID
 
 
 class ResourceFinder(html.parser.HTMLParser):

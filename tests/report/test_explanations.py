@@ -6,8 +6,6 @@ import pytest
 
 from mesa_report.core.vocabulary import CLASS_NAMES_6
 
-from ..report_common import SCRIPT_ID, checkpoint, demo_night, model, page, report, result  # noqa: F401  (pytest fixtures)
-
 
 def test_the_report_measures_its_own_explanations(report, page, result):
     ex = report.explanations

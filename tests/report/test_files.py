@@ -10,8 +10,6 @@ from mesa_report.core.errors import MesaReportError
 from mesa_report.report.build import build_report
 from mesa_report.report.files import report_paths, reports_up_to_date, stamp_path, write_reports
 
-from ..report_common import SCRIPT_ID, checkpoint, demo_night, model, pdf, report, result  # noqa: F401  (pytest fixtures)
-
 
 @pytest.fixture(scope="module")
 def lean_report(result):

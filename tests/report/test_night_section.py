@@ -14,8 +14,6 @@ from mesa_report.report.build import build_report
 from mesa_report.report.formats import format_quantity
 from mesa_report.scoring.sleep_stats import AWAKENINGS, SLEEP_STAT_KEYS, compare_sleep_statistics, transition_matrix
 
-from ..report_common import SCRIPT_ID, checkpoint, demo_night, model, page, pdf, report, result  # noqa: F401  (pytest fixtures)
-
 
 # --------------------------------------------------------------------------------------------
 # The night at a glance: hypnodensity, every wrong epoch with links, clock time, YASA's statistics

@@ -8,8 +8,6 @@ from mesa_report.core.errors import ReportError
 from mesa_report.report.build import build_report
 from mesa_report.report.document import render_pdf
 
-from ..report_common import SCRIPT_ID, checkpoint, demo_night, model, report, result  # noqa: F401  (pytest fixtures)
-
 
 def test_option_checks_name_the_option(result):
     with pytest.raises(ReportError, match="epochs per sample"):

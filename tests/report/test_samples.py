@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from mesa_report.explain.selection import choose_samples
 
-from ..report_common import SCRIPT_ID, checkpoint, demo_night, model, report, result  # noqa: F401  (pytest fixtures)
-
 
 def test_samples_are_chosen_for_different_reasons(result):
     picked = choose_samples(result, 3)
