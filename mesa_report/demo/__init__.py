@@ -18,19 +18,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from mesa_report.core.errors import ConfigError, DataError
 from mesa_report.core.fileio import write_text_atomic
 from mesa_report.core.settings import CACHE_ENV, load_settings
 from mesa_report.core.settings import DEFAULT_DEMO_HOURS as DEFAULT_HOURS
 from mesa_report.core.settings import DEFAULT_DEMO_NIGHTS as DEFAULT_N_NIGHTS
-from mesa_report.data.night_ingest import PIPELINE_VERSION
-from mesa_report.data.ingest import preprocess
+from mesa_report.core.jobs import JobRunner
 from mesa_report.core.vocabulary import SEQ_LEN
+from mesa_report.data.night_ingest import PIPELINE_VERSION
 from mesa_report.data.index_csv import INDEX_NAME
 from mesa_report.data.night_ids import record_id
 from mesa_report.data.index_merge import update_index
+from mesa_report.demo.build import STORED_DTYPE, NightTask, build_night, build_workers, events_filename
 from mesa_report.demo.export import write_edf, write_events_csv, write_nsrr_xml
 from mesa_report.demo.generate import (CHANNELS, EPOCH_SECONDS, EVENT_COLUMNS, GENERATOR_VERSION, SyntheticNight,
                        generate_hypnogram, generate_night, night_from_stages)
@@ -51,9 +51,6 @@ DEMO_CHECKPOINT = Path(__file__).with_name("demo_model.pth")
 ABANDONED_AFTER_S = 3600.0
 """A build folder untouched this long belongs to a process that was killed; it is deleted."""
 
-_EVENTS_SUFFIX = "_events.csv"
-
-
 def default_cache_dir() -> Path:
     """The folder that holds mesa-report's caches (:attr:`mesa_report.core.settings.Settings.cache_dir`).
 
@@ -63,17 +60,6 @@ def default_cache_dir() -> Path:
     True
     """
     return load_settings().cache_dir
-
-
-def events_filename(mesaid: int) -> str:
-    """File name of a night's planted events inside the store.
-
-    Examples
-    --------
-    >>> events_filename(3)
-    'mesa-sleep-0003_events.csv'
-    """
-    return f"{record_id(mesaid)}{_EVENTS_SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -133,6 +119,7 @@ def _layout(root: Path, mesaids: tuple[int, ...]) -> DemoStore:
 
 def _expected_marker(n_nights: int, hours: float, first_id: int = 1) -> dict:
     return {"generator_version": GENERATOR_VERSION, "pipeline_version": PIPELINE_VERSION,
+            "stored_dtype": str(STORED_DTYPE).removeprefix("torch."),
             "n_nights": n_nights, "hours": hours,
             "mesaids": list(range(first_id, first_id + n_nights))}
 
@@ -146,22 +133,23 @@ def _is_complete(root: Path, expected: dict) -> bool:
 
 
 def _build(root: Path, store: DemoStore, expected: dict, progress: bool) -> None:
-    """Generate, write and preprocess every night into ``root`` (a private folder)."""
+    """Build every night into ``root`` (a private folder), then its index and marker."""
     started = time.perf_counter()
-    for mesaid in tqdm(store.mesaids, desc="demo nights", unit="night", disable=not progress):
-        night = generate_night(mesaid, hours=expected["hours"])
-        write_edf(night, store.edf_dir / f"{night.record_id}.edf")
-        write_nsrr_xml(night, store.edf_dir / f"{night.record_id}-nsrr.xml")
-        write_events_csv(night, store.preprocessed_dir / events_filename(mesaid))
-    # In this process: worker processes would re-import the caller's main script, which breaks
-    # scripts without a ``__main__`` guard, for a saving of a few seconds.
-    summary = preprocess(store.edf_dir, store.preprocessed_dir, jobs=1, progress=progress)
-    if summary.failed:
-        problems = "; ".join(f"{Path(file).name}: {message}" for file, message in summary.failed)
+    scratch = root / "scratch"  # each night's EDF and XML while it is ingested
+    tasks = [NightTask(mesaid, expected["hours"], scratch, store.preprocessed_dir)
+             for mesaid in store.mesaids]
+    with JobRunner(build_workers(len(tasks), expected["hours"]), total=len(tasks),
+                   desc="demo nights", unit="night", quiet=not progress) as runner:
+        for task in tasks:
+            runner.submit(build_night, record_id(task.mesaid), task)
+    problems = "; ".join(f"{o.key}: {o.error}" for o in runner.failures())
+    if problems:
         raise DataError(f"building the demo cohort in {root} failed: {problems}")
-    update_index(store.preprocessed_dir,
-                 [{"mesaid": mesaid, "split": _split(k, len(store.mesaids))}
-                  for k, mesaid in enumerate(store.mesaids)])
+    shutil.rmtree(scratch, ignore_errors=True)
+    splits = {mesaid: _split(k, len(store.mesaids)) for k, mesaid in enumerate(store.mesaids)}
+    rows = sorted((dict(o.value.row, split=splits[o.value.mesaid]) for o in runner.outcomes),
+                  key=lambda row: row["mesaid"])
+    update_index(store.preprocessed_dir, rows)
     marker = dict(expected, build_seconds=round(time.perf_counter() - started, 1))
     write_text_atomic(root / MARKER_NAME, json.dumps(marker, indent=1) + "\n")
 
