@@ -155,7 +155,3 @@ def export_recordings(folder: str | os.PathLike, mesaids: Iterable[int], hours: 
         written += [write_edf(night, folder / edf_name), write_nsrr_xml(night, folder / xml_name)]
     return written
 
-
-def build_workers(n_nights: int, hours: float) -> int:
-    """Processes that build the nights."""
-    return int(os.environ.get("DEMO_W", "1"))
