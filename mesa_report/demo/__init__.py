@@ -1,10 +1,12 @@
 """The built-in demo cohort: synthetic MESA-like nights, made into a store through the real path.
 
-:func:`demo_store` generates the nights (:mod:`mesa_report.demo.generate`), writes them as EDF and
-NSRR XML (:mod:`mesa_report.demo.export`), runs :func:`mesa_report.data.ingest.preprocess` on them and
-keeps each night's planted events next to the store. The first call builds the cohort into a
-cache folder (about 20 s of computing for 8 nights of 4 h); later calls reuse it.
-"""
+:func:`demo_store` generates each night (:mod:`mesa_report.demo.generate`), writes it as EDF and
+NSRR XML (:mod:`mesa_report.demo.export`), ingests those files with
+:func:`mesa_report.data.night_ingest.preprocess_night` and keeps the store alone, in half precision,
+with each night's planted events next to it (:mod:`mesa_report.demo.build`): about 120 MB for 8
+nights of 4 h. The first call builds the cohort into a cache folder (about 20 s of computing for
+8 nights of 4 h); later calls reuse it. ``mesa-report demo --edf_dir FOLDER`` writes the
+recordings themselves (:func:`mesa_report.demo.build.export_recordings`)."""
 
 from __future__ import annotations
 
@@ -20,17 +22,17 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from mesa_report.core.errors import ConfigError, DataError
+from mesa_report.core.errors import ConfigError, DataError, MesaReportError
 from mesa_report.core.fileio import write_text_atomic
 from mesa_report.core.settings import CACHE_ENV, load_settings
 from mesa_report.core.settings import DEFAULT_DEMO_HOURS as DEFAULT_HOURS
 from mesa_report.core.settings import DEFAULT_DEMO_NIGHTS as DEFAULT_N_NIGHTS
-from mesa_report.data.night_ingest import PIPELINE_VERSION
-from mesa_report.data.ingest import preprocess
 from mesa_report.core.vocabulary import SEQ_LEN
+from mesa_report.data.night_ingest import PIPELINE_VERSION
 from mesa_report.data.index_csv import INDEX_NAME
 from mesa_report.data.night_ids import record_id
 from mesa_report.data.index_merge import update_index
+from mesa_report.demo.build import STORED_DTYPE, NightTask, build_night, events_filename
 from mesa_report.demo.export import write_edf, write_events_csv, write_nsrr_xml
 from mesa_report.demo.generate import (CHANNELS, EPOCH_SECONDS, EVENT_COLUMNS, GENERATOR_VERSION, SyntheticNight,
                        generate_hypnogram, generate_night, night_from_stages)
@@ -51,9 +53,6 @@ DEMO_CHECKPOINT = Path(__file__).with_name("demo_model.pth")
 ABANDONED_AFTER_S = 3600.0
 """A build folder untouched this long belongs to a process that was killed; it is deleted."""
 
-_EVENTS_SUFFIX = "_events.csv"
-
-
 def default_cache_dir() -> Path:
     """The folder that holds mesa-report's caches (:attr:`mesa_report.core.settings.Settings.cache_dir`).
 
@@ -63,17 +62,6 @@ def default_cache_dir() -> Path:
     True
     """
     return load_settings().cache_dir
-
-
-def events_filename(mesaid: int) -> str:
-    """File name of a night's planted events inside the store.
-
-    Examples
-    --------
-    >>> events_filename(3)
-    'mesa-sleep-0003_events.csv'
-    """
-    return f"{record_id(mesaid)}{_EVENTS_SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -86,11 +74,10 @@ class DemoStore:
         The demo folder (``<cache>/demo-v{GENERATOR_VERSION}`` for the default cohort).
     preprocessed_dir : Path
         The store: ``mesa-sleep-NNNN_preprocessed.pt`` and ``.json``, ``mesa_final.csv`` (with a
-        ``split`` column) and ``mesa-sleep-NNNN_events.csv``.
+        ``split`` column) and ``mesa-sleep-NNNN_events.csv``. Samples are stored in float16
+        (read as float32); the EDF and XML files they were ingested from are not kept.
     csv_path : Path
         The index CSV.
-    edf_dir : Path
-        The generated ``mesa-sleep-NNNN.edf`` and ``mesa-sleep-NNNN-nsrr.xml`` files.
     mesaids : tuple of int
         The nights, in order.
     """
@@ -98,7 +85,6 @@ class DemoStore:
     root: Path
     preprocessed_dir: Path
     csv_path: Path
-    edf_dir: Path
     mesaids: tuple[int, ...]
 
     def events(self, mesaid: int) -> pd.DataFrame:
@@ -128,11 +114,12 @@ def _split(position: int, n_nights: int) -> str:
 def _layout(root: Path, mesaids: tuple[int, ...]) -> DemoStore:
     preprocessed = root / "preprocessed"
     return DemoStore(root=root, preprocessed_dir=preprocessed,
-                     csv_path=preprocessed / INDEX_NAME, edf_dir=root / "edf", mesaids=mesaids)
+                     csv_path=preprocessed / INDEX_NAME, mesaids=mesaids)
 
 
 def _expected_marker(n_nights: int, hours: float, first_id: int = 1) -> dict:
     return {"generator_version": GENERATOR_VERSION, "pipeline_version": PIPELINE_VERSION,
+            "stored_dtype": str(STORED_DTYPE).removeprefix("torch."),
             "n_nights": n_nights, "hours": hours,
             "mesaids": list(range(first_id, first_id + n_nights))}
 
@@ -146,22 +133,20 @@ def _is_complete(root: Path, expected: dict) -> bool:
 
 
 def _build(root: Path, store: DemoStore, expected: dict, progress: bool) -> None:
-    """Generate, write and preprocess every night into ``root`` (a private folder)."""
+    """Build every night into ``root`` (a private folder), then its index and marker."""
     started = time.perf_counter()
-    for mesaid in tqdm(store.mesaids, desc="demo nights", unit="night", disable=not progress):
-        night = generate_night(mesaid, hours=expected["hours"])
-        write_edf(night, store.edf_dir / f"{night.record_id}.edf")
-        write_nsrr_xml(night, store.edf_dir / f"{night.record_id}-nsrr.xml")
-        write_events_csv(night, store.preprocessed_dir / events_filename(mesaid))
-    # In this process: worker processes would re-import the caller's main script, which breaks
-    # scripts without a ``__main__`` guard, for a saving of a few seconds.
-    summary = preprocess(store.edf_dir, store.preprocessed_dir, jobs=1, progress=progress)
-    if summary.failed:
-        problems = "; ".join(f"{Path(file).name}: {message}" for file, message in summary.failed)
-        raise DataError(f"building the demo cohort in {root} failed: {problems}")
-    update_index(store.preprocessed_dir,
-                 [{"mesaid": mesaid, "split": _split(k, len(store.mesaids))}
-                  for k, mesaid in enumerate(store.mesaids)])
+    scratch = root / "scratch"  # each night's EDF and XML while it is ingested
+    rows = []
+    # One night after another, in this process: spawned workers would each import torch, scipy and
+    # pandas again (about 7 s of CPU each), more than a second core saves on a 2-core machine.
+    for k, mesaid in enumerate(tqdm(store.mesaids, desc="demo nights", unit="night", disable=not progress)):
+        try:
+            stored = build_night(NightTask(mesaid, expected["hours"], scratch, store.preprocessed_dir))
+        except MesaReportError as exc:
+            raise DataError(f"building the demo cohort in {root} failed: {exc}") from exc
+        rows.append(dict(stored.row, split=_split(k, len(store.mesaids))))
+    shutil.rmtree(scratch, ignore_errors=True)
+    update_index(store.preprocessed_dir, rows)
     marker = dict(expected, build_seconds=round(time.perf_counter() - started, 1))
     write_text_atomic(root / MARKER_NAME, json.dumps(marker, indent=1) + "\n")
 
@@ -207,13 +192,15 @@ def demo_store(cache_dir: str | os.PathLike | None = None, *, n_nights: int = DE
                hours: float = DEFAULT_HOURS, progress: bool = False, first_id: int = 1) -> DemoStore:
     """The demo cohort's store, built on first use and reused afterwards.
 
-    The first call generates ``n_nights`` nights (ids 1..n), writes ``mesa-sleep-NNNN.edf`` and
-    ``mesa-sleep-NNNN-nsrr.xml`` into ``<root>/edf``, runs :func:`mesa_report.data.ingest.preprocess`
-    on them into ``<root>/preprocessed``, stores each night's planted events there as
-    ``mesa-sleep-NNNN_events.csv`` and adds a ``split`` column to the index (of 8 nights:
-    1-6 train, 7 val, 8 test). The build happens in a private folder that is renamed into place
+    The first call generates ``n_nights`` nights (ids 1..n) one after another, writes each as
+    ``mesa-sleep-NNNN.edf`` and ``mesa-sleep-NNNN-nsrr.xml`` into a scratch folder, ingests them
+    with :func:`mesa_report.data.night_ingest.preprocess_night` into ``<root>/preprocessed``,
+    deletes them and keeps the samples in float16 (:func:`mesa_report.demo.build.build_night`),
+    stores each night's planted events there as ``mesa-sleep-NNNN_events.csv`` and writes the
+    index with a ``split`` column (of 8 nights: 1-6 train, 7 val, 8 test). The build happens in a private folder that is renamed into place
     when complete, so processes asking at once never see a half-built cohort; a finished
-    cohort is recognised by its marker file, which names the generator and pipeline versions.
+    cohort is recognised by its marker file, which names the generator and pipeline versions and
+    the stored sample type (a cohort of an older layout is replaced).
 
     Parameters
     ----------

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import edfio
 import numpy as np
 
+from mesa_report.core.errors import ConfigError
 from mesa_report.core.fileio import atomic_write, write_text_atomic
 from mesa_report.core.vocabulary import UNSCORED
 from mesa_report.demo.generate import EPOCH_SECONDS, GENERATOR_VERSION, SyntheticNight, stage_runs
@@ -40,13 +42,15 @@ def _physical_range(data: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def write_edf(night: SyntheticNight, path: str | os.PathLike) -> Path:
+def write_edf(night: SyntheticNight, path: str | os.PathLike,
+              channels: Sequence[str] | None = None) -> Path:
     """Write the night's signals to an EDF file, as MESA's ``mesa-sleep-NNNN.edf``.
 
     Each channel keeps its own sampling rate (EEG, EOG and EMG at 256 Hz, Thor at 32 Hz), is
     labelled by its MESA name, and is stored in µV with a physical range just wider than its
     data (16-bit resolution, better than 0.05 µV for EEG). The header carries the start date and
-    clock time.
+    clock time. Each channel is scaled on its own, so a channel is written the same whichever
+    others are written with it.
 
     Parameters
     ----------
@@ -54,6 +58,8 @@ def write_edf(night: SyntheticNight, path: str | os.PathLike) -> Path:
         The generated night.
     path : path-like
         Output file; written atomically.
+    channels : sequence of str, optional
+        The channels to write, in this order; by default all of the night's.
 
     Returns
     -------
@@ -68,16 +74,23 @@ def write_edf(night: SyntheticNight, path: str | os.PathLike) -> Path:
     >>> edf = edfio.read_edf(write_edf(night, pathlib.Path(tempfile.mkdtemp()) / "n.edf"))
     >>> edf.labels[:3], edf.signals[0].sampling_frequency, edf.duration
     (('EEG1', 'EEG2', 'EEG3'), 256.0, 360.0)
+    >>> edfio.read_edf(write_edf(night, pathlib.Path(tempfile.mkdtemp()) / "n.edf",
+    ...                          channels=["EEG2", "Thor"])).labels
+    ('EEG2', 'Thor')
     """
+    names = list(night.signals) if channels is None else list(channels)
+    unknown = [name for name in names if name not in night.signals]
+    if unknown or not names:
+        raise ConfigError(f"channels {unknown or names}: choose among {', '.join(night.signals)}")
     signals = [
         edfio.EdfSignal(
-            np.asarray(data, dtype=np.float64),
+            np.asarray(night.signals[name], dtype=np.float64),
             night.sfreq_hz[name],
             label=name,
             physical_dimension=PHYSICAL_DIMENSION,
-            physical_range=_physical_range(data),
+            physical_range=_physical_range(night.signals[name]),
         )
-        for name, data in night.signals.items()
+        for name in names
     ]
     edf = edfio.Edf(
         signals,

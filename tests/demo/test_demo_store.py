@@ -30,6 +30,7 @@ def test_demo_store_builds_once_through_preprocess_and_is_safe_to_share(tmp_path
     assert len(stores) == 2 and stores[0] == stores[1]
     store = stores[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == [store.root.name]  # no leftovers
+    assert sorted(p.name for p in store.root.iterdir()) == ["demo.json", "preprocessed"]  # no EDF kept
     marker = json.loads((store.root / "demo.json").read_text())
     assert marker["n_nights"] == 2 and marker["hours"] == 0.5
 
@@ -37,12 +38,10 @@ def test_demo_store_builds_once_through_preprocess_and_is_safe_to_share(tmp_path
     assert index["mesaid"].tolist() == [1, 2] and index["split"].tolist() == ["train", "test"]
     for mesaid, stage_text in zip(index["mesaid"], index["sleep_stages"]):
         night = generate_night(mesaid, hours=0.5)
-        assert (store.edf_dir / f"{night.record_id}.edf").is_file()
-        assert (store.edf_dir / f"{night.record_id}-nsrr.xml").is_file()
         np.testing.assert_array_equal(parse_stage_string(stage_text, night.n_epochs), night.stages)
         tensor = torch.load(store.preprocessed_dir / f"{night.record_id}_preprocessed.pt",
                             weights_only=True)
-        assert tensor.shape == (4, night.n_epochs * 3840) and tensor.dtype == torch.float32
+        assert tensor.shape == (4, night.n_epochs * 3840) and tensor.dtype == torch.float16
         pd.testing.assert_frame_equal(store.events(mesaid), night.events, check_dtype=False)
 
     marker_time = (store.root / "demo.json").stat().st_mtime_ns
