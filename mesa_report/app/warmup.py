@@ -16,13 +16,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from mesa_report.report.document import PDF_FONT, stylesheet
+from mesa_report.report.document import stylesheet
 from mesa_report.render.vega import render_spec, vega_javascript
 
 TINY_SPEC = {"data": {"values": [{"x": 1, "label": "mesa-report"}]}, "mark": "text",
-             "encoding": {"x": {"field": "x", "type": "quantitative"}, "text": {"field": "label"}},
-             "config": {"font": PDF_FONT}}
-"""A chart with an axis and a text in the PDF's typeface: enough to start vl-convert."""
+             "encoding": {"x": {"field": "x", "type": "quantitative"}, "text": {"field": "label"}}}
+"""A chart with an axis and a text, in the typeface of the PDF's charts: enough to start vl-convert."""
 
 
 def _first_pdf() -> bytes:

@@ -20,8 +20,6 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 
-import pikepdf
-
 from mesa_report.core.errors import ReportError
 from mesa_report.render.vega import render_spec
 
@@ -53,6 +51,8 @@ def chart_pdfs(specs: Mapping[str, dict]) -> dict[str, bytes]:
 
 def page_size_pt(pdf: bytes) -> tuple[float, float]:
     """Width and height in points of the first page of a PDF."""
+    import pikepdf  # here, not at the top: an HTML report needs none of it
+
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         x0, y0, x1, y1 = (float(v) for v in doc.pages[0].mediabox)
     return x1 - x0, y1 - y0
@@ -133,6 +133,8 @@ def lay_charts(pdf: bytes, places, charts: Mapping[str, bytes]) -> bytes:
     ReportError
         When a place names a chart that was not drawn, or a chart found no place.
     """
+    import pikepdf
+
     unplaced = sorted(set(charts) - {key for _, key, _ in places})
     if unplaced:
         raise ReportError(f"the PDF layout kept no place for the charts {', '.join(unplaced)}")

@@ -17,8 +17,9 @@ from pathlib import Path
 import altair as alt
 import vl_convert
 
-from mesa_report.core.errors import ReportError
-from mesa_report.core.fileio import write_bytes_atomic
+from mesa_report.core.errors import MesaReportError, ReportError
+from mesa_report.core.fileio import write_bytes_atomic, write_text_atomic
+from mesa_report.core.settings import load_settings
 
 FORMATS = ("png", "svg", "pdf")
 """Formats :func:`render_chart` writes."""
@@ -126,18 +127,64 @@ def concat_specs(specs: list[dict], direction: str = "vconcat", *, spacing: floa
     return out
 
 
+BUNDLE_DIRNAME = "vega"
+"""Folder of the cache folder (:mod:`mesa_report.core.settings`) that keeps the Vega bundle."""
+
+
+def bundle_file(folder: str | os.PathLike) -> Path:
+    """Where :func:`load_bundle` keeps the bundle: one file per vl-convert and Vega-Lite version.
+
+    Examples
+    --------
+    >>> bundle_file("cache").name.startswith("vega-bundle-")
+    True
+    """
+    return Path(folder) / f"vega-bundle-{vl_convert.__version__}-vl{VEGALITE_VERSION}.js"
+
+
+def load_bundle(folder: str | os.PathLike) -> str:
+    """The Vega bundle read from ``folder``, or built by vl-convert and kept there.
+
+    vl-convert builds the bundle in 2-3 s, the same text for a given vl-convert and Vega-Lite
+    version; read back from disk it costs milliseconds, so a new process (the ``report``
+    command, the app's report worker) does not pay it again. A folder that cannot be written
+    costs the time, not the report.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> "vegaEmbed" in load_bundle(folder), bundle_file(folder).is_file()
+    (True, True)
+    """
+    path = bundle_file(folder)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    if "vegaEmbed" in text:
+        return text
+    text = vl_convert.javascript_bundle(vl_version=VEGALITE_VERSION)
+    try:
+        write_text_atomic(path, text)
+    except MesaReportError:
+        pass  # a folder that cannot be written: the next process builds the bundle again
+    return text
+
+
 @functools.lru_cache(maxsize=1)
 def vega_javascript() -> str:
     """Vega, Vega-Lite and vega-embed as one script defining ``vegaEmbed`` (about 1 MB).
 
-    Computed once per process. Include it once per HTML page, before the ``vegaEmbed`` calls.
+    Read once per process, from the cache folder when an earlier process kept it there
+    (:func:`load_bundle`). Include it once per HTML page, before the ``vegaEmbed`` calls.
 
     Examples
     --------
-    >>> "vegaEmbed" in vega_javascript()
+    >>> "vegaEmbed" in vega_javascript()  # doctest: +SKIP
     True
     """
-    return vl_convert.javascript_bundle(vl_version=VEGALITE_VERSION)
+    return load_bundle(load_settings().cache_dir / BUNDLE_DIRNAME)
 
 
 def _check_format(fmt: str) -> str:

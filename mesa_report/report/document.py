@@ -45,9 +45,6 @@ from mesa_report.report.formats import FILTERS
 from mesa_report.report.build import build_report
 
 TEMPLATE_NAME = "report.html.j2"
-PDF_FONT = "DejaVu Sans"
-"""Typeface of the PDF (``report.css`` sets it on ``html``) and of its charts: vl-convert then
-measures chart text as WeasyPrint draws it, so no label overflows its chart."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,11 +122,6 @@ def _html_figure(figure: Figure) -> Markup:
     )
 
 
-def _pdf_chart_spec(figure: Figure) -> dict:
-    """A figure's spec in the PDF's typeface, so its text is measured as it will be drawn."""
-    return {**figure.spec, "config": {**figure.spec.get("config", {}), "font": PDF_FONT}}
-
-
 def _pdf_figure(figure: Figure) -> Markup:
     return Markup(f'<img id="{PLACE_PREFIX}{figure.key}" src="{FIGURE_URL}{figure.key}" '
                   f'alt="{escape(figure.alt_text)}">')
@@ -200,7 +192,9 @@ def render_pdf(report: SubjectReport, *, page_size: str = "A4",
     b'%PDF-'
     """
     size = _check_pdf_options(page_size, pdf_variant)
-    specs = {figure.key: _pdf_chart_spec(figure) for figure in report.figures}
+    # Charts keep vl-convert's own sans-serif (its bundled Liberation Sans): any other family
+    # takes vl-convert's slow path for measuring text, about twice the charts' time (BENCHMARKS.md)
+    specs = {figure.key: figure.spec for figure in report.figures}
     if pdf_variant is None:
         charts_pdf = chart_pdfs(specs)
         images = placeholders(charts_pdf)
