@@ -64,13 +64,15 @@ def app_test_timings(clicks: int) -> dict[str, list[float]]:
     return {"first page": [first], "Next click (whole page)": steps, "new night": opens}
 
 
-def browser_timings(clicks: int, servers: int, sessions: int, script: Path) -> dict[str, list[float]]:
+def browser_timings(clicks: int, servers: int, sessions: int, script: Path,
+                    downloads: bool = True) -> dict[str, list[float]]:
     """Seconds a user waits in headless Chromium (see ``_browser``): first page, new session, Next, downloads.
 
     Each of ``servers`` fresh servers of ``script`` shows its first page; on the first one the
     report buttons are clicked right after that page (the first-use wait; each click waits until
     its report is whole, so they are ready afterwards), then ``sessions`` new sessions open, Next is
     clicked ``clicks`` times, and the buttons are clicked again (the wait once a report is ready).
+    Without ``downloads`` the buttons are left alone.
     """
     from _browser import Browser, download_s, next_click_s
 
@@ -79,7 +81,7 @@ def browser_timings(clicks: int, servers: int, sessions: int, script: Path) -> d
     out: dict[str, list[float]] = {name: [] for name in BROWSER_MEASURES}
 
     def note(name: str, seconds: float) -> None:
-        out[name].append(seconds)
+        out.setdefault(name, []).append(seconds)
         print(f"  {script.name}: {name}: {seconds:.2f} s (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
 
     with Browser() as browser:
@@ -90,18 +92,36 @@ def browser_timings(clicks: int, servers: int, sessions: int, script: Path) -> d
                 if k:
                     page.context.close()
                     continue
-                for fmt in ("HTML", "PDF"):
+                for fmt in ("HTML", "PDF") if downloads else ():
                     note(f"{fmt} download right after the first page", download_s(page, f"{fmt} report")[0])
                 for _ in range(sessions):
                     other, seconds = browser.open(url, PAGE_CHARTS)
                     note("new session, warm server (browser)", seconds)
                     other.context.close()
                 for _ in range(clicks):
-                    note("Next click to charts redrawn (browser)", next_click_s(page, "Next ▶", PAGE_CHARTS))
-                for fmt in ("HTML", "PDF"):
+                    runs = len(page.run_timer.durations_s)
+                    seconds, each = next_click_s(page, "Next ▶", PAGE_CHARTS)
+                    note("Next click to charts redrawn (browser)", seconds)
+                    _note_click_parts(out, page.run_timer.durations_s[runs:], each)
+                for fmt in ("HTML", "PDF") if downloads else ():
                     note(f"{fmt} download once ready", download_s(page, f"{fmt} report")[0])
                 page.context.close()
     return out
+
+
+PAGE_CHART_NAMES = ("confusion", "hypnogram", "hypnodensity", "inter-epoch", "channel", "temporal", "traces")
+"""The page's charts in page order (``mesa_report.app.server.PAGE_CHARTS`` of them)."""
+
+
+def _note_click_parts(out: dict[str, list[float]], runs_s: list[float], each: list[float | None]) -> None:
+    """Where a Next click's time went: the server's run(s) read on the websocket, and each chart.
+
+    A chart's row holds only the clicks that changed it (its ``runs``: how many did).
+    """
+    out.setdefault("Next: server run(s), websocket", []).append(sum(runs_s))
+    for name, seconds in zip(PAGE_CHART_NAMES, each):
+        if seconds is not None:
+            out.setdefault(f"Next: {name} chart's last change", []).append(seconds)
 
 
 BROWSER_MEASURES = ("first page (browser)", "new session, warm server (browser)",
@@ -116,6 +136,14 @@ BROWSER_TARGETS_S = {"first page (browser)": 4.0, "new session, warm server (bro
 """Targets of issue 19 (a download: at most 1 s once the night's reports are ready)."""
 
 
+def _tag(script: Path, scripts: list[Path]) -> str:
+    """How a row names the script it timed: nothing for one script, else its file (and folder when needed)."""
+    if len(scripts) == 1:
+        return ""
+    names = [s.name for s in scripts]
+    return f" [{script.name if names.count(script.name) == 1 else script.resolve().parent.name + '/' + script.name}]"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -127,6 +155,7 @@ def main() -> None:
     parser.add_argument("--scripts", type=Path, nargs="+", default=[REPO_ROOT / "streamlit_app.py"],
                         help="app scripts timed in the browser in turn, e.g. a copy of the old one beside the new")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of the browser timing (scripts in turn)")
+    parser.add_argument("--no-downloads", action="store_true", help="leave the report buttons alone in the browser")
     args = parser.parse_args()
 
     from mesa_report.app.sources import demo_size, demo_sources
@@ -141,12 +170,14 @@ def main() -> None:
     if not args.no_browser:
         for _ in range(args.rounds):
             for script in args.scripts:
-                tag = f" [{script.name}]" if len(args.scripts) > 1 else ""
-                for name, values in browser_timings(args.clicks, args.servers, args.sessions, script).items():
-                    timings.setdefault(name + tag, []).extend(values)
+                for name, values in browser_timings(args.clicks, args.servers, args.sessions, script,
+                                                    not args.no_downloads).items():
+                    timings.setdefault(name + _tag(script, args.scripts), []).extend(values)
     targets = {"Next click (whole page)": NEXT_TARGET_S, "new night": NIGHT_TARGET_S, **BROWSER_TARGETS_S}
     rows = []
     for name, values in timings.items():
+        if not values:
+            continue
         median = statistics.median(values)
         target = targets.get(name.split(" [")[0])
         verdict = "" if target is None else ("met" if median <= target else "missed")

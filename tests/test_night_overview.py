@@ -126,5 +126,5 @@ def test_pick_events_are_read_defensively():
     assert night_overview.picked_row({"selection": {"rows": [5]}}, rows) is None
     assert night_overview.picked_row(None, rows) is None
     assert drawing.picked_epoch({"selection": {"night_epoch": [{"epoch": "x"}]}}, "night_epoch", "epoch") is None
-    state = {"sample": 0, nav.GENERATION_KEY: 4}
+    state = {"sample": 0, nav.NIGHT_PICKS_KEY: 4}
     assert set(night_overview.pick_keys(state).values()) == {f"night_{n}_4" for n in night_overview.PICKS}

@@ -8,6 +8,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import altair as alt
@@ -20,20 +21,30 @@ from mesa_report.render.vega import chart_spec
 NATURAL_SIZE = {"type": "pad", "contains": "padding"}
 """Vega autosize that keeps a chart's own width and height for its plot area."""
 
+CONTENT_NAMED = re.compile(r"data-[0-9a-f]{32}")
+"""Altair's names of the data sets it gathers into ``datasets``: a hash of their content."""
+
 
 def inline_datasets(spec: dict) -> dict:
-    """The spec with each named data set written where it is used, and no ``datasets`` left.
+    """The spec with each data set Altair named by its content written where it is used.
 
     Streamlit turns a spec's ``datasets`` into Arrow tables (through pandas) on every run; data
     written inline travel as the spec's JSON, which costs a fraction of that for charts of a few
-    thousand rows.
+    thousand rows. A data set given a name of its own (e.g. the hypnogram's band,
+    :data:`mesa_report.charts.night.WINDOW_DATA`) stays in ``datasets``: when a rerun changes only
+    such data sets the spec is unchanged, and Streamlit's page updates the drawn chart's data in
+    place rather than building the chart again.
 
     Examples
     --------
-    >>> inline_datasets({"datasets": {"d": [{"x": 1}]}, "layer": [{"data": {"name": "d"}, "mark": "tick"}]})
-    {'layer': [{'data': {'values': [{'x': 1}]}, 'mark': 'tick'}]}
+    >>> inline_datasets({"datasets": {"data-" + "0" * 32: [{"x": 1}], "band": [{"x": 2}]},
+    ...                  "layer": [{"data": {"name": "data-" + "0" * 32}, "mark": "tick"},
+    ...                            {"data": {"name": "band"}, "mark": "rule"}]})
+    {'layer': [{'data': {'values': [{'x': 1}]}, 'mark': 'tick'}, {'data': {'name': 'band'}, 'mark': 'rule'}], \
+'datasets': {'band': [{'x': 2}]}}
     """
-    datasets = spec.get("datasets")
+    named = spec.get("datasets") or {}
+    datasets = {name: rows for name, rows in named.items() if CONTENT_NAMED.fullmatch(name)}
     if not datasets:
         return spec
 
@@ -47,7 +58,9 @@ def inline_datasets(spec: dict) -> dict:
             return [inline(item) for item in node]
         return node
 
-    return inline({key: value for key, value in spec.items() if key != "datasets"})
+    kept = {name: rows for name, rows in named.items() if name not in datasets}
+    return {**inline({key: value for key, value in spec.items() if key != "datasets"}),
+            **({"datasets": kept} if kept else {})}
 
 
 def draw_spec(where, spec: dict, **options):
