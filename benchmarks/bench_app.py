@@ -5,9 +5,10 @@
    page, so it is an upper bound of what a browser's click costs.
 2. **In a browser** (``_browser.py``): the app served as ``make app`` serves it, driven by headless
    Chromium, each figure ending when the page's charts stop changing: the first page after the
-   server answers, a new session on a warm server, a Next click until the charts are redrawn,
-   and the wait after a click on the HTML and PDF report buttons (right after the first page,
-   and later, when reports built in the background are ready).
+   server answers, a new session on a warm server, a Next click until the charts are redrawn
+   (split into the server's run, read on the websocket, and when each chart last changed), and
+   the wait after a click on the HTML and PDF report buttons (right after the first page, and
+   later, when reports built in the background are ready).
 3. **Opening a new night**: the night selector is switched to a night not opened before, so its
    inference (with every attention map) runs, then the whole page is drawn.
 
@@ -16,14 +17,24 @@ night at most 3 s, the first page 4 s, a new session 1.5 s, a download 1 s once 
 Run from the repository root (the first run builds the demo cohort, about a minute)::
 
     python benchmarks/bench_app.py [--clicks 10] [--servers 2] [--sessions 3] [--no-browser] [--no-apptest]
+
+Old and new code in turn, in the same spell of the machine (``--old`` times a temporary copy of a
+commit's tree first in each round; ``--rounds 2`` alternates them twice)::
+
+    python benchmarks/bench_app.py --old 468b8f6 --no-apptest --no-downloads --servers 1 --sessions 3 --clicks 8 --rounds 2
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 
 from pathlib import Path
@@ -136,12 +147,29 @@ BROWSER_TARGETS_S = {"first page (browser)": 4.0, "new session, warm server (bro
 """Targets of issue 19 (a download: at most 1 s once the night's reports are ready)."""
 
 
-def _tag(script: Path, scripts: list[Path]) -> str:
-    """How a row names the script it timed: nothing for one script, else its file (and folder when needed)."""
+@contextlib.contextmanager
+def old_app(commit: str):
+    """The app script of ``commit``, in a temporary copy of that commit's whole tree (package included).
+
+    The copy's script imports the copy's package (a script's folder comes first on ``sys.path``),
+    so old and new code are timed in turn on the same machine and the same demo cohort.
+    """
+    tree = subprocess.run(["git", "archive", "--format=tar", commit], cwd=REPO_ROOT, check=True,
+                          capture_output=True).stdout
+    with tempfile.TemporaryDirectory(prefix="mesa-report-old-") as folder:
+        with tarfile.open(fileobj=io.BytesIO(tree)) as archive:
+            archive.extractall(folder, filter="data")
+        yield Path(folder) / "streamlit_app.py"
+
+
+def script_labels(scripts: list[Path], old: Path | None = None, commit: str = "") -> dict[Path, str]:
+    """How the table names each script: its file name, with its folder where two share a name; the
+    old commit's copy by the commit; nothing when only one script is timed."""
     if len(scripts) == 1:
-        return ""
-    names = [s.name for s in scripts]
-    return f" [{script.name if names.count(script.name) == 1 else script.resolve().parent.name + '/' + script.name}]"
+        return {scripts[0]: ""}
+    names = [s.name for s in scripts if s != old]
+    labels = {s: s.name if names.count(s.name) == 1 else f"{s.resolve().parent.name}/{s.name}" for s in scripts}
+    return {**labels, **({old: f"{commit} (old)"} if old is not None else {})}
 
 
 def main() -> None:
@@ -156,7 +184,17 @@ def main() -> None:
                         help="app scripts timed in the browser in turn, e.g. a copy of the old one beside the new")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of the browser timing (scripts in turn)")
     parser.add_argument("--no-downloads", action="store_true", help="leave the report buttons alone in the browser")
+    parser.add_argument("--old", metavar="COMMIT", help="also time the app of this git commit, before each "
+                        "round's scripts (a temporary copy of its tree)")
     args = parser.parse_args()
+    with old_app(args.old) if args.old else contextlib.nullcontext() as old:
+        if old is not None:
+            args.scripts = [old, *args.scripts]
+        run(args, script_labels(args.scripts, old, args.old or ""))
+
+
+def run(args: argparse.Namespace, labels: dict[Path, str]) -> None:
+    """Time what ``args`` asks for and print the table."""
 
     from mesa_report.app.sources import demo_size, demo_sources
 
@@ -172,7 +210,7 @@ def main() -> None:
             for script in args.scripts:
                 for name, values in browser_timings(args.clicks, args.servers, args.sessions, script,
                                                     not args.no_downloads).items():
-                    timings.setdefault(name + _tag(script, args.scripts), []).extend(values)
+                    timings.setdefault(name + (f" [{labels[script]}]" if labels[script] else ""), []).extend(values)
     targets = {"Next click (whole page)": NEXT_TARGET_S, "new night": NIGHT_TARGET_S, **BROWSER_TARGETS_S}
     rows = []
     for name, values in timings.items():

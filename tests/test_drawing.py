@@ -79,16 +79,19 @@ def test_a_pick_in_the_hypnogram_is_taken_once_and_next_then_steps_on(app):
 
 def test_the_hypnograms_of_two_windows_differ_in_the_band_data_alone():
     labels, pred, confidence = np.array([0, 2, 5, -1, 2, 2]), np.array([0, 1, 5, 2, 2, 3]), np.full(6, 0.7)
-    first, second = (chart_spec(hypnogram_chart(labels, pred, confidence, window=window))
+    first, second = (drawing.hoist_named(chart_spec(hypnogram_chart(labels, pred, confidence, window=window)))
                      for window in ((0, 1), (2, 4)))
     assert first["datasets"].pop(WINDOW_DATA) == window_rows((0, 1)) == [{"t": 0.0, "t_end": 60 / 3600}]
     assert second["datasets"].pop(WINDOW_DATA) == [{"t": 60 / 3600, "t_end": 150 / 3600}]
     assert first == second
-    assert WINDOW_DATA not in chart_spec(hypnogram_chart(labels, pred, confidence)).get("datasets", {})
+    bands = [layer for panel in first["vconcat"] for layer in panel["layer"] if layer["data"] == {"name": WINDOW_DATA}]
+    assert len(bands) == 3  # one band in each panel, all reading the one data set
+    plain = chart_spec(hypnogram_chart(labels, pred, confidence))
+    assert drawing.hoist_named(plain) == plain and WINDOW_DATA not in json.dumps(plain)
 
 
-def test_only_content_named_data_sets_are_inlined():
-    spec = chart_spec(hypnogram_chart([0, 2], [0, 1], [0.9, 0.6], window=(0, 0)))
+def test_content_named_data_sets_are_inlined_and_the_bands_kept_beside():
+    spec = drawing.hoist_named(chart_spec(hypnogram_chart([0, 2], [0, 1], [0.9, 0.6], window=(0, 0))))
     shown = drawing.inline_datasets(spec)
     assert shown["datasets"] == {WINDOW_DATA: spec["datasets"][WINDOW_DATA]}
     text = json.dumps(shown)

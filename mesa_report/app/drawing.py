@@ -33,10 +33,7 @@ def inline_datasets(spec: dict) -> dict:
 
     Streamlit turns a spec's ``datasets`` into Arrow tables (through pandas) on every run; data
     written inline travel as the spec's JSON, which costs a fraction of that for charts of a few
-    thousand rows. A data set given a name of its own (e.g. the hypnogram's band,
-    :data:`mesa_report.charts.night.WINDOW_DATA`) stays in ``datasets``: when a rerun changes only
-    such data sets the spec is unchanged, and Streamlit's page updates the drawn chart's data in
-    place rather than building the chart again.
+    thousand rows. Data sets of other names stay in ``datasets`` (see :func:`hoist_named`).
 
     Examples
     --------
@@ -64,6 +61,36 @@ def inline_datasets(spec: dict) -> dict:
     kept = {name: rows for name, rows in named.items() if name not in datasets}
     return {**inline({key: value for key, value in spec.items() if key != "datasets"}),
             **({"datasets": kept} if kept else {})}
+
+
+def hoist_named(spec: dict) -> dict:
+    """The spec with each inline data set that has a name of its own moved into ``datasets``.
+
+    Streamlit sends ``datasets`` beside the spec; when a rerun changes only those (e.g. the
+    hypnogram's band, :data:`mesa_report.charts.night.WINDOW_DATA`) the spec is unchanged, and
+    Streamlit's page updates the drawn chart's data in place rather than building the chart
+    again (a Vega view with thousands of marks). Content-named data sets (Altair's) are left alone.
+
+    Examples
+    --------
+    >>> hoist_named({"layer": [{"data": {"values": [{"x": 2}], "name": "band"}, "mark": "rule"}]})
+    {'layer': [{'data': {'name': 'band'}, 'mark': 'rule'}], 'datasets': {'band': [{'x': 2}]}}
+    """
+    hoisted: dict[str, list] = {}
+
+    def hoist(node):
+        if isinstance(node, dict):
+            data = node.get("data")
+            if isinstance(data, dict) and set(data) == {"values", "name"} and not CONTENT_NAMED.fullmatch(data["name"]):
+                hoisted[data["name"]] = data["values"]
+                node = {**node, "data": {"name": data["name"]}}
+            return {key: (value if key in ("data", "datasets") else hoist(value)) for key, value in node.items()}
+        if isinstance(node, list):
+            return [hoist(item) for item in node]
+        return node
+
+    out = hoist(spec)
+    return {**out, "datasets": {**spec.get("datasets", {}), **hoisted}} if hoisted else out
 
 
 def draw_spec(where, spec: dict, *, canvas: bool = False, **options):

@@ -23,7 +23,7 @@ import streamlit as st
 from mesa_report.app import navigation
 from mesa_report.app import state as nav
 from mesa_report.app.sources import file_stamp
-from mesa_report.app.drawing import draw_spec, picked_epoch
+from mesa_report.app.drawing import draw_spec, hoist_named, picked_epoch
 from mesa_report.charts.night import NIGHT_EPOCH_SELECTION, WINDOW_DATA, hypnogram_chart, window_rows
 from mesa_report.core.time_axis import recording_start
 from mesa_report.data.store import Night
@@ -81,9 +81,9 @@ def overview(result: NightInference, night: Night, checkpoint, start: dt.datetim
 def _night_hypnogram_spec(labels: np.ndarray, pred: np.ndarray, confidence: np.ndarray,
                           class_names: tuple[str, ...], epoch_seconds: float, title: str,
                           start: dt.datetime | None) -> dict:
-    return chart_spec(hypnogram_chart(labels, pred, confidence, class_names=class_names,
-                                      epoch_seconds=epoch_seconds, title=title, start=start,
-                                      window=(0, 0)), validate=False)
+    return hoist_named(chart_spec(hypnogram_chart(labels, pred, confidence, class_names=class_names,
+                                                  epoch_seconds=epoch_seconds, title=title, start=start,
+                                                  window=(0, 0)), validate=False))
 
 
 def hypnogram_spec(labels: np.ndarray, pred: np.ndarray, confidence: np.ndarray, class_names: tuple[str, ...],
@@ -91,7 +91,8 @@ def hypnogram_spec(labels: np.ndarray, pred: np.ndarray, confidence: np.ndarray,
                    window: tuple[int, int]) -> dict:
     """Spec of the night's hypnogram with the band on ``window`` (first and last epoch shown).
 
-    The chart is built once per night; another window changes its band's data set alone
+    The chart is built once per night, its band's data moved into ``datasets``
+    (:func:`mesa_report.app.drawing.hoist_named`); another window changes that data set alone
     (:data:`mesa_report.charts.night.WINDOW_DATA`), so the spec the page gets is otherwise the same.
 
     Examples

@@ -33,10 +33,10 @@ NIGHT_EPOCH_SELECTION = "night_epoch"
 """Name of the point selection of the night's charts (hypnogram, hypnodensity); it holds ``epoch``."""
 
 WINDOW_DATA = "sample_window"
-"""Name of the hypnogram's data set holding the band's ``t`` and ``t_end`` (one row).
+"""Name of the hypnogram's inline data set holding the band's ``t`` and ``t_end`` (one row).
 
-The band reads its data by this name, from the spec's ``datasets``, so that moving the band
-changes that data set alone, not the spec: the app can then update the drawn chart in place.
+Named so that the app can carry it beside the spec (:func:`mesa_report.app.drawing.hoist_named`):
+moving the band then changes that data set alone, and the page updates the drawn chart in place.
 """
 
 WINDOW_COLOUR = "#4d4d4d"
@@ -71,15 +71,15 @@ def _stage_runs(stages: np.ndarray, start: np.ndarray, end: np.ndarray) -> dict[
     return {"t": start[first], "t_end": end[last], "stage": stages[first]}
 
 
-def _night_overlays(epoch_data: alt.InlineData, x: dict, tooltip: list, window: bool,
+def _night_overlays(epoch_data: alt.InlineData, x: dict, tooltip: list, window_data: alt.InlineData | None,
                     pick_view: str) -> list[alt.Chart]:
-    """Layers over each hypnogram panel: the band (data :data:`WINDOW_DATA`), and a clickable bar per epoch.
+    """Layers over each hypnogram panel: the band (``window_data``), and a clickable bar per epoch.
 
     The bar's view is named ``pick_view``, so that the chart's one selection can list it.
     """
     layers = []
-    if window:
-        layers.append(alt.Chart(alt.NamedData(name=WINDOW_DATA), mark={
+    if window_data is not None:
+        layers.append(alt.Chart(window_data, mark={
             "type": "rect", "fill": WINDOW_COLOUR, "fillOpacity": 0.18, "stroke": WINDOW_COLOUR,
             "strokeWidth": 1.5}, encoding=alt.FacetedEncoding(x=x, x2={"field": "t_end"})))
     layers.append(alt.Chart(
@@ -119,7 +119,7 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
         axis shows clock time, as the hypnodensity's does; by default hours since the start.
     window : (int, int), optional
         First and last night epoch of the window to mark (e.g. the sample shown); the band's
-        data set is the spec's ``datasets[WINDOW_DATA]``, so specs of two windows differ there only.
+        data are the inline data set named :data:`WINDOW_DATA`.
 
     Returns
     -------
@@ -158,7 +158,9 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
     # plain Vega-Lite encodings, as in traces_chart: Altair's channel objects are copied at every step
     domain = (float(seconds[0]), float(seconds[-1] + epoch_seconds))
     x_hidden = axis.encoding("t", domain, title=None, labels=False)  # the confidence panel labels it
-    overlays = functools.partial(_night_overlays, epoch_data, tooltip=tooltip, window=window is not None)
+    window_data = None if window is None else alt.InlineData(
+        values=window_rows(window, epoch_seconds=epoch_seconds, start=start), name=WINDOW_DATA)
+    overlays = functools.partial(_night_overlays, epoch_data, tooltip=tooltip, window_data=window_data)
     views = [f"{NIGHT_EPOCH_SELECTION}_{panel}" for panel in ("scored", "predicted", "confidence")]
     panels = [alt.layer(*_stage_panel(common[series], series, order, class_names, t, t_end, x_hidden),
                         *overlays(x=x_hidden, pick_view=view), width=HYPNOGRAM_WIDTH_PX,
@@ -183,8 +185,6 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
     chart.params = [alt.TopLevelSelectionParameter(
         name=NIGHT_EPOCH_SELECTION, views=[panel.layer[-1].name for panel in chart.vconcat],
         select={"type": "point", "fields": ["epoch"], "on": "click"})]
-    if window is not None:
-        chart.datasets = {WINDOW_DATA: window_rows(window, epoch_seconds=epoch_seconds, start=start)}
     return chart
 
 
