@@ -100,6 +100,7 @@ def browser_timings(clicks: int, servers: int, sessions: int, script: Path,
             with serve_app(ready_timeout_s=600, script=script) as url:
                 page, seconds = browser.open(url, PAGE_CHARTS)
                 note("first page (browser)", seconds)
+                note("first page: server run(s), websocket", sum(page.run_timer.durations_s))
                 if k:
                     page.context.close()
                     continue
@@ -108,6 +109,7 @@ def browser_timings(clicks: int, servers: int, sessions: int, script: Path,
                 for _ in range(sessions):
                     other, seconds = browser.open(url, PAGE_CHARTS)
                     note("new session, warm server (browser)", seconds)
+                    note("new session: server run(s), websocket", sum(other.run_timer.durations_s))
                     other.context.close()
                 for _ in range(clicks):
                     runs = len(page.run_timer.durations_s)
