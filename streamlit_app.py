@@ -187,7 +187,7 @@ def sample_section() -> None:
     drawing.draw(st, traces_chart(
         support.epoch_signals(night, epoch, len(att.channel_names)), result.sfreq_hz, att.received(position),
         att.token_start_s, att.token_end_s, channel_names=att.channel_names, cmap=cmaps["temporal"],
-        title=f"{title} · EEG traces", span=att.span("trace", position)))
+        title=f"{title} · EEG traces", span=att.span("trace", position)), canvas=True)
 
     shown = nav.View(subject=subject, sample=view.sample, epoch=epoch, channel=name, layer=layer, head=head,
                      method=method, scheme=scheme)

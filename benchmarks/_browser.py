@@ -10,7 +10,8 @@ the time of the last change, so the quiet wait itself is not counted.
   health check) until the last of its charts is drawn.
 * **new session**: the same on a server that has already shown the page once.
 * **Next click**: the click is dispatched in the page (its clock read just before) until the last
-  chart change after it; the view in the URL must have changed too.
+  chart change after it; the view in the URL must have changed too. The observer also notes
+  when each chart last changed, so a click's time can be split by chart.
 * **download**: click on a download button until the browser holds the whole file.
 """
 
@@ -18,21 +19,35 @@ from __future__ import annotations
 
 import time
 
-from mesa_report.app.server import CHART_SELECTOR, VIEWPORT, chromium_path, wait_for_charts, wait_until_idle
+from mesa_report.app.server import (
+    CHART_SELECTOR,
+    VIEWPORT,
+    ScriptRunTimer,
+    chromium_path,
+    wait_for_charts,
+    wait_until_idle,
+)
 
 QUIET_MS = 800
 """A measure ends after this long without a chart change (not counted in the figure)."""
 
 OBSERVER = """
-window.__charts = {last: 0, changes: 0};
+window.__charts = {last: 0, changes: 0, each: new WeakMap()};
 new MutationObserver(records => {
+  const now = performance.now();
+  let seen = false;
   for (const r of records) {
     const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
     const inside = el && el.closest("[data-testid='stVegaLiteChart']");
-    const added = [...r.addedNodes].some(n => n.nodeType === 1 &&
-      (n.matches("[data-testid='stVegaLiteChart']") || n.querySelector("[data-testid='stVegaLiteChart']")));
-    if (inside || added) { window.__charts.last = performance.now(); window.__charts.changes++; return; }
+    if (inside) { window.__charts.each.set(inside, now); seen = true; }
+    for (const n of r.addedNodes) {
+      if (n.nodeType !== 1) continue;
+      const charts = n.matches("[data-testid='stVegaLiteChart']") ? [n]
+        : [...n.querySelectorAll("[data-testid='stVegaLiteChart']")];
+      for (const c of charts) { window.__charts.each.set(c, now); seen = true; }
+    }
   }
+  if (seen) { window.__charts.last = now; window.__charts.changes++; }
 }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
 """
 
@@ -79,10 +94,14 @@ class Browser:
         self._playwright.stop()
 
     def open(self, url: str, charts: int) -> tuple[object, float]:
-        """A new session (own browser context) on ``url``, and seconds until its charts are drawn."""
+        """A new session (own browser context) on ``url``, and seconds until its charts are drawn.
+
+        The page's ``run_timer`` (:class:`ScriptRunTimer`) holds the server's seconds of each run.
+        """
         context = self.browser.new_context(viewport=VIEWPORT, accept_downloads=True)
         page = context.new_page()
         page.set_default_timeout(self.timeout_s * 1000)
+        page.run_timer = ScriptRunTimer(page)
         page.add_init_script(OBSERVER)
         page.goto(url)
         seconds = _settled_ms(page, charts) / 1000.0  # page clock starts at the navigation
@@ -90,12 +109,26 @@ class Browser:
         return page, seconds
 
 
-def next_click_s(page, label: str, charts: int) -> float:
-    """Seconds from a click on ``label`` until the charts are redrawn (the URL must change)."""
+PER_CHART = """
+(since) => [...document.querySelectorAll("[data-testid='stVegaLiteChart']")].map(c => {
+  const at = window.__charts.each.get(c);
+  return at !== undefined && at > since ? at - since : null;
+})
+"""
+
+
+def next_click_s(page, label: str, charts: int) -> tuple[float, list[float | None]]:
+    """Seconds from a click on ``label`` until the charts are redrawn (the URL must change).
+
+    Also the seconds until each chart of the page (in page order) last changed after the click,
+    None for a chart the click left alone.
+    """
     before = page.url
     clicked_ms = page.evaluate(CLICK, label)
     page.wait_for_function("(old) => window.location.href !== old", arg=before)
-    return (_settled_ms(page, charts) - clicked_ms) / 1000.0
+    seconds = (_settled_ms(page, charts) - clicked_ms) / 1000.0
+    each = [None if ms is None else ms / 1000.0 for ms in page.evaluate(PER_CHART, clicked_ms)]
+    return seconds, each
 
 
 def download_s(page, label: str) -> tuple[float, int]:

@@ -5,9 +5,10 @@
    page, so it is an upper bound of what a browser's click costs.
 2. **In a browser** (``_browser.py``): the app served as ``make app`` serves it, driven by headless
    Chromium, each figure ending when the page's charts stop changing: the first page after the
-   server answers, a new session on a warm server, a Next click until the charts are redrawn,
-   and the wait after a click on the HTML and PDF report buttons (right after the first page,
-   and later, when reports built in the background are ready).
+   server answers, a new session on a warm server, a Next click until the charts are redrawn
+   (split into the server's run, read on the websocket, and when each chart last changed), and
+   the wait after a click on the HTML and PDF report buttons (right after the first page, and
+   later, when reports built in the background are ready).
 3. **Opening a new night**: the night selector is switched to a night not opened before, so its
    inference (with every attention map) runs, then the whole page is drawn.
 
@@ -16,14 +17,24 @@ night at most 3 s, the first page 4 s, a new session 1.5 s, a download 1 s once 
 Run from the repository root (the first run builds the demo cohort, about a minute)::
 
     python benchmarks/bench_app.py [--clicks 10] [--servers 2] [--sessions 3] [--no-browser] [--no-apptest]
+
+Old and new code in turn, in the same spell of the machine (``--old`` times a temporary copy of a
+commit's tree first in each round; ``--rounds 2`` alternates them twice)::
+
+    python benchmarks/bench_app.py --old 468b8f6 --no-apptest --no-downloads --servers 1 --sessions 3 --clicks 8 --rounds 2
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 
 from pathlib import Path
@@ -64,13 +75,15 @@ def app_test_timings(clicks: int) -> dict[str, list[float]]:
     return {"first page": [first], "Next click (whole page)": steps, "new night": opens}
 
 
-def browser_timings(clicks: int, servers: int, sessions: int, script: Path) -> dict[str, list[float]]:
+def browser_timings(clicks: int, servers: int, sessions: int, script: Path,
+                    downloads: bool = True) -> dict[str, list[float]]:
     """Seconds a user waits in headless Chromium (see ``_browser``): first page, new session, Next, downloads.
 
     Each of ``servers`` fresh servers of ``script`` shows its first page; on the first one the
     report buttons are clicked right after that page (the first-use wait; each click waits until
     its report is whole, so they are ready afterwards), then ``sessions`` new sessions open, Next is
     clicked ``clicks`` times, and the buttons are clicked again (the wait once a report is ready).
+    Without ``downloads`` the buttons are left alone.
     """
     from _browser import Browser, download_s, next_click_s
 
@@ -79,7 +92,7 @@ def browser_timings(clicks: int, servers: int, sessions: int, script: Path) -> d
     out: dict[str, list[float]] = {name: [] for name in BROWSER_MEASURES}
 
     def note(name: str, seconds: float) -> None:
-        out[name].append(seconds)
+        out.setdefault(name, []).append(seconds)
         print(f"  {script.name}: {name}: {seconds:.2f} s (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
 
     with Browser() as browser:
@@ -87,21 +100,41 @@ def browser_timings(clicks: int, servers: int, sessions: int, script: Path) -> d
             with serve_app(ready_timeout_s=600, script=script) as url:
                 page, seconds = browser.open(url, PAGE_CHARTS)
                 note("first page (browser)", seconds)
+                note("first page: server run(s), websocket", sum(page.run_timer.durations_s))
                 if k:
                     page.context.close()
                     continue
-                for fmt in ("HTML", "PDF"):
+                for fmt in ("HTML", "PDF") if downloads else ():
                     note(f"{fmt} download right after the first page", download_s(page, f"{fmt} report")[0])
                 for _ in range(sessions):
                     other, seconds = browser.open(url, PAGE_CHARTS)
                     note("new session, warm server (browser)", seconds)
+                    note("new session: server run(s), websocket", sum(other.run_timer.durations_s))
                     other.context.close()
                 for _ in range(clicks):
-                    note("Next click to charts redrawn (browser)", next_click_s(page, "Next ▶", PAGE_CHARTS))
-                for fmt in ("HTML", "PDF"):
+                    runs = len(page.run_timer.durations_s)
+                    seconds, each = next_click_s(page, "Next ▶", PAGE_CHARTS)
+                    note("Next click to charts redrawn (browser)", seconds)
+                    _note_click_parts(out, page.run_timer.durations_s[runs:], each)
+                for fmt in ("HTML", "PDF") if downloads else ():
                     note(f"{fmt} download once ready", download_s(page, f"{fmt} report")[0])
                 page.context.close()
     return out
+
+
+PAGE_CHART_NAMES = ("confusion", "hypnogram", "hypnodensity", "inter-epoch", "channel", "temporal", "traces")
+"""The page's charts in page order (``mesa_report.app.server.PAGE_CHARTS`` of them)."""
+
+
+def _note_click_parts(out: dict[str, list[float]], runs_s: list[float], each: list[float | None]) -> None:
+    """Where a Next click's time went: the server's run(s) read on the websocket, and each chart.
+
+    A chart's row holds only the clicks that changed it (its ``runs``: how many did).
+    """
+    out.setdefault("Next: server run(s), websocket", []).append(sum(runs_s))
+    for name, seconds in zip(PAGE_CHART_NAMES, each):
+        if seconds is not None:
+            out.setdefault(f"Next: {name} chart's last change", []).append(seconds)
 
 
 BROWSER_MEASURES = ("first page (browser)", "new session, warm server (browser)",
@@ -116,6 +149,31 @@ BROWSER_TARGETS_S = {"first page (browser)": 4.0, "new session, warm server (bro
 """Targets of issue 19 (a download: at most 1 s once the night's reports are ready)."""
 
 
+@contextlib.contextmanager
+def old_app(commit: str):
+    """The app script of ``commit``, in a temporary copy of that commit's whole tree (package included).
+
+    The copy's script imports the copy's package (a script's folder comes first on ``sys.path``),
+    so old and new code are timed in turn on the same machine and the same demo cohort.
+    """
+    tree = subprocess.run(["git", "archive", "--format=tar", commit], cwd=REPO_ROOT, check=True,
+                          capture_output=True).stdout
+    with tempfile.TemporaryDirectory(prefix="mesa-report-old-") as folder:
+        with tarfile.open(fileobj=io.BytesIO(tree)) as archive:
+            archive.extractall(folder, filter="data")
+        yield Path(folder) / "streamlit_app.py"
+
+
+def script_labels(scripts: list[Path], old: Path | None = None, commit: str = "") -> dict[Path, str]:
+    """How the table names each script: its file name, with its folder where two share a name; the
+    old commit's copy by the commit; nothing when only one script is timed."""
+    if len(scripts) == 1:
+        return {scripts[0]: ""}
+    names = [s.name for s in scripts if s != old]
+    labels = {s: s.name if names.count(s.name) == 1 else f"{s.resolve().parent.name}/{s.name}" for s in scripts}
+    return {**labels, **({old: f"{commit} (old)"} if old is not None else {})}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -127,7 +185,18 @@ def main() -> None:
     parser.add_argument("--scripts", type=Path, nargs="+", default=[REPO_ROOT / "streamlit_app.py"],
                         help="app scripts timed in the browser in turn, e.g. a copy of the old one beside the new")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of the browser timing (scripts in turn)")
+    parser.add_argument("--no-downloads", action="store_true", help="leave the report buttons alone in the browser")
+    parser.add_argument("--old", metavar="COMMIT", help="also time the app of this git commit, before each "
+                        "round's scripts (a temporary copy of its tree)")
     args = parser.parse_args()
+    with old_app(args.old) if args.old else contextlib.nullcontext() as old:
+        if old is not None:
+            args.scripts = [old, *args.scripts]
+        run(args, script_labels(args.scripts, old, args.old or ""))
+
+
+def run(args: argparse.Namespace, labels: dict[Path, str]) -> None:
+    """Time what ``args`` asks for and print the table."""
 
     from mesa_report.app.sources import demo_size, demo_sources
 
@@ -141,12 +210,14 @@ def main() -> None:
     if not args.no_browser:
         for _ in range(args.rounds):
             for script in args.scripts:
-                tag = f" [{script.name}]" if len(args.scripts) > 1 else ""
-                for name, values in browser_timings(args.clicks, args.servers, args.sessions, script).items():
-                    timings.setdefault(name + tag, []).extend(values)
+                for name, values in browser_timings(args.clicks, args.servers, args.sessions, script,
+                                                    not args.no_downloads).items():
+                    timings.setdefault(name + (f" [{labels[script]}]" if labels[script] else ""), []).extend(values)
     targets = {"Next click (whole page)": NEXT_TARGET_S, "new night": NIGHT_TARGET_S, **BROWSER_TARGETS_S}
     rows = []
     for name, values in timings.items():
+        if not values:
+            continue
         median = statistics.median(values)
         target = targets.get(name.split(" [")[0])
         verdict = "" if target is None else ("met" if median <= target else "missed")

@@ -23,8 +23,8 @@ import streamlit as st
 from mesa_report.app import navigation
 from mesa_report.app import state as nav
 from mesa_report.app.sources import file_stamp
-from mesa_report.app.drawing import draw_spec, picked_epoch
-from mesa_report.charts.night import NIGHT_EPOCH_SELECTION, hypnogram_chart
+from mesa_report.app.drawing import draw_spec, hoist_named, picked_epoch
+from mesa_report.charts.night import NIGHT_EPOCH_SELECTION, WINDOW_DATA, hypnogram_chart, window_rows
 from mesa_report.core.time_axis import recording_start
 from mesa_report.data.store import Night
 from mesa_report.inference.night import NightInference
@@ -77,36 +77,50 @@ def overview(result: NightInference, night: Night, checkpoint, start: dt.datetim
     return _cached_overview(result, night.meta, file_stamp(checkpoint), file_stamp(night.path), start)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=16)
+def _night_hypnogram_spec(labels: np.ndarray, pred: np.ndarray, confidence: np.ndarray,
+                          class_names: tuple[str, ...], epoch_seconds: float, title: str,
+                          start: dt.datetime | None) -> dict:
+    return hoist_named(chart_spec(hypnogram_chart(labels, pred, confidence, class_names=class_names,
+                                                  epoch_seconds=epoch_seconds, title=title, start=start,
+                                                  window=(0, 0)), validate=False))
+
+
 def hypnogram_spec(labels: np.ndarray, pred: np.ndarray, confidence: np.ndarray, class_names: tuple[str, ...],
                    epoch_seconds: float, title: str, start: dt.datetime | None,
                    window: tuple[int, int]) -> dict:
     """Spec of the night's hypnogram with the band on ``window`` (first and last epoch shown).
 
+    The chart is built once per night, its band's data moved into ``datasets``
+    (:func:`mesa_report.app.drawing.hoist_named`); another window changes that data set alone
+    (:data:`mesa_report.charts.night.WINDOW_DATA`), so the spec the page gets is otherwise the same.
+
     Examples
     --------
     >>> spec = hypnogram_spec(np.array([0, 2]), np.array([0, 1]), np.array([.9, .6]),
     ...                       ("W", "N1", "N2"), 30.0, "night", None, (0, 1))
-    >>> spec["params"][0]["name"]
-    'night_epoch'
+    >>> spec["params"][0]["name"], spec["datasets"][WINDOW_DATA]
+    ('night_epoch', [{'t': 0.0, 't_end': 0.016666666666666666}])
     """
-    return chart_spec(hypnogram_chart(labels, pred, confidence, class_names=class_names,
-                                      epoch_seconds=epoch_seconds, title=title, start=start,
-                                      window=window), validate=False)
+    spec = _night_hypnogram_spec(labels, pred, confidence, class_names, epoch_seconds, title, start)
+    band = window_rows(window, epoch_seconds=epoch_seconds, start=start)
+    return {**spec, "datasets": {**spec["datasets"], WINDOW_DATA: band}}
 
 
 def pick_keys(state: Mapping) -> dict[str, str]:
-    """Widget key of each pick widget; they change whenever the view is moved from elsewhere.
+    """Widget key of each pick widget; they change whenever a pick was taken from one of them.
 
-    So a chart's click highlight or a table's selected row is never a stale one, and a click is
-    taken once: after it the widget is drawn afresh under a new key.
+    So a click is taken once, and a table's selected row is never a stale one: after a pick the
+    widgets are drawn afresh under new keys. Other moves (Previous, Next, the jumps) keep the
+    keys: those widgets then hold no pick, and the night's charts are not built anew in the
+    browser when they step (the hypnogram's band moves by its data alone).
 
     Examples
     --------
-    >>> pick_keys({"chart_generation": 3})["wrong"]
+    >>> pick_keys({"night_pick_generation": 3})["wrong"]
     'night_wrong_3'
     """
-    generation = int(state.get(nav.GENERATION_KEY, 0))
+    generation = int(state.get(nav.NIGHT_PICKS_KEY, 0))
     return {name: f"night_{name}_{generation}" for name in PICKS}
 
 
@@ -124,30 +138,38 @@ def picked_row(event, rows: Sequence[EpochRow]) -> EpochRow | None:
     return rows[int(chosen[0])]
 
 
+def _pick(state: Mapping, result: NightInference, night: NightOverview) -> tuple[int, int | None] | None:
+    """The epoch picked in a night chart or table, and the sample to show it in (None: the default)."""
+    keys = pick_keys(state)
+    for name in ("hypnogram", "hypnodensity"):
+        epoch = picked_epoch(state.get(keys[name]), NIGHT_EPOCH_SELECTION, _FIELD_EPOCH)
+        if epoch is not None and 0 <= epoch < result.labels.shape[0]:
+            return epoch, None
+    for name, rows in (("wrong", night.wrong), ("unsure", night.least_confident)):
+        row = picked_row(state.get(keys[name]), rows)
+        if row is not None:
+            return row.epoch, row.sample
+    return None
+
+
 def take_picks(state: MutableMapping, result: NightInference, night: NightOverview) -> bool:
     """Move the view to an epoch clicked in the night's charts or selected in its tables.
 
     Call it before the view is settled. A table row shows its epoch in the sample it is
     predicted in; a chart click keeps the current sample when it holds the epoch. Returns True
-    when the view moved.
+    when the view moved; the pick widgets then get new keys (:func:`pick_keys`).
 
     Examples
     --------
     >>> take_picks(st.session_state, result, overview(result, night, checkpoint, None))  # doctest: +SKIP
     False
     """
-    keys = pick_keys(state)
-    for name in ("hypnogram", "hypnodensity"):
-        epoch = picked_epoch(state.get(keys[name]), NIGHT_EPOCH_SELECTION, _FIELD_EPOCH)
-        if epoch is not None and 0 <= epoch < result.labels.shape[0]:
-            navigation.show_epoch(state, epoch, result.sample_starts, result.seq_len)
-            return True
-    for name, rows in (("wrong", night.wrong), ("unsure", night.least_confident)):
-        row = picked_row(state.get(keys[name]), rows)
-        if row is not None:
-            navigation.show_epoch(state, row.epoch, result.sample_starts, result.seq_len, sample=row.sample)
-            return True
-    return False
+    pick = _pick(state, result, night)
+    if pick is None:
+        return False
+    navigation.show_epoch(state, pick[0], result.sample_starts, result.seq_len, sample=pick[1])
+    state[nav.NIGHT_PICKS_KEY] = int(state.get(nav.NIGHT_PICKS_KEY, 0)) + 1
+    return True
 
 
 def epoch_frame(rows: Sequence[EpochRow], night: NightOverview) -> pd.DataFrame:

@@ -44,6 +44,9 @@ NOTICE_KEY = "navigation_notice"
 GENERATION_KEY = "chart_generation"
 """Session key counting epoch changes made outside the inter-epoch chart (see :func:`chart_key`)."""
 
+NIGHT_PICKS_KEY = "night_pick_generation"
+"""Session key counting the picks taken from the night's charts and tables (see ``night_overview.pick_keys``)."""
+
 LAST_PICK_KEY = "last_chart_pick"
 """Session key of the epoch last taken from a click in the inter-epoch chart."""
 

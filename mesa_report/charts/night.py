@@ -32,6 +32,13 @@ from mesa_report.core.vocabulary import CLASS_NAMES_6, REM_BAND_COLOUR, UNSCORED
 NIGHT_EPOCH_SELECTION = "night_epoch"
 """Name of the point selection of the night's charts (hypnogram, hypnodensity); it holds ``epoch``."""
 
+WINDOW_DATA = "sample_window"
+"""Name of the hypnogram's inline data set holding the band's ``t`` and ``t_end`` (one row).
+
+Named so that the app can carry it beside the spec (:func:`mesa_report.app.drawing.hoist_named`):
+moving the band then changes that data set alone, and the page updates the drawn chart in place.
+"""
+
 WINDOW_COLOUR = "#4d4d4d"
 """Outline and light fill of the band marking the shown sample on the hypnogram (a grey no stage uses)."""
 
@@ -64,16 +71,15 @@ def _stage_runs(stages: np.ndarray, start: np.ndarray, end: np.ndarray) -> dict[
     return {"t": start[first], "t_end": end[last], "stage": stages[first]}
 
 
-def _night_overlays(axis: TimeAxis, epoch_data: alt.InlineData, x: dict, tooltip: list,
-                    window_seconds: tuple[float, float] | None, pick_view: str) -> list[alt.Chart]:
-    """Layers over each hypnogram panel: the current window's band, and a clickable bar per epoch.
+def _night_overlays(epoch_data: alt.InlineData, x: dict, tooltip: list, window_data: alt.InlineData | None,
+                    pick_view: str) -> list[alt.Chart]:
+    """Layers over each hypnogram panel: the band (``window_data``), and a clickable bar per epoch.
 
     The bar's view is named ``pick_view``, so that the chart's one selection can list it.
     """
     layers = []
-    if window_seconds is not None:
-        low, high = axis.positions(list(window_seconds)).tolist()
-        layers.append(alt.Chart(table(t=[low], t_end=[high]), mark={
+    if window_data is not None:
+        layers.append(alt.Chart(window_data, mark={
             "type": "rect", "fill": WINDOW_COLOUR, "fillOpacity": 0.18, "stroke": WINDOW_COLOUR,
             "strokeWidth": 1.5}, encoding=alt.FacetedEncoding(x=x, x2={"field": "t_end"})))
     layers.append(alt.Chart(
@@ -112,7 +118,8 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
         Clock time of the night's epoch 0 (:func:`mesa_report.core.time_axis.recording_start`): the
         axis shows clock time, as the hypnodensity's does; by default hours since the start.
     window : (int, int), optional
-        First and last night epoch of the window to mark (e.g. the sample shown).
+        First and last night epoch of the window to mark (e.g. the sample shown); the band's
+        data are the inline data set named :data:`WINDOW_DATA`.
 
     Returns
     -------
@@ -151,10 +158,9 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
     # plain Vega-Lite encodings, as in traces_chart: Altair's channel objects are copied at every step
     domain = (float(seconds[0]), float(seconds[-1] + epoch_seconds))
     x_hidden = axis.encoding("t", domain, title=None, labels=False)  # the confidence panel labels it
-    window_seconds = None if window is None else (int(window[0]) * float(epoch_seconds),
-                                                  (int(window[1]) + 1) * float(epoch_seconds))
-    overlays = functools.partial(_night_overlays, axis, epoch_data, tooltip=tooltip,
-                                 window_seconds=window_seconds)
+    window_data = None if window is None else alt.InlineData(
+        values=window_rows(window, epoch_seconds=epoch_seconds, start=start), name=WINDOW_DATA)
+    overlays = functools.partial(_night_overlays, epoch_data, tooltip=tooltip, window_data=window_data)
     views = [f"{NIGHT_EPOCH_SELECTION}_{panel}" for panel in ("scored", "predicted", "confidence")]
     panels = [alt.layer(*_stage_panel(common[series], series, order, class_names, t, t_end, x_hidden),
                         *overlays(x=x_hidden, pick_view=view), width=HYPNOGRAM_WIDTH_PX,
@@ -180,6 +186,29 @@ def hypnogram_chart(true_labels, pred_labels, confidence, *,
         name=NIGHT_EPOCH_SELECTION, views=[panel.layer[-1].name for panel in chart.vconcat],
         select={"type": "point", "fields": ["epoch"], "on": "click"})]
     return chart
+
+
+def window_rows(window: tuple[int, int], *, epoch_seconds: float = 30.0,
+                start: datetime | None = None) -> list[dict]:
+    """The hypnogram's band data (:data:`WINDOW_DATA`): where the window of epochs starts and ends.
+
+    Parameters
+    ----------
+    window : (int, int)
+        First and last night epoch of the window.
+    epoch_seconds : float
+        Length of one epoch.
+    start : datetime.datetime, optional
+        Clock time of epoch 0, as for :func:`hypnogram_chart`; by default hours since the start.
+
+    Examples
+    --------
+    >>> window_rows((0, 119))
+    [{'t': 0.0, 't_end': 1.0}]
+    """
+    low, high = TimeAxis(start).positions([int(window[0]) * float(epoch_seconds),
+                                           (int(window[1]) + 1) * float(epoch_seconds)]).tolist()
+    return [{"t": low, "t_end": high}]
 
 
 def _stage_panel(stages: np.ndarray, series: str, order: list[str], class_names: Sequence[str],

@@ -14,21 +14,9 @@ from mesa_report.app import state as nav
 from mesa_report.data.store import NightStore
 from mesa_report.scoring.sleep_stats import AWAKENINGS, SLEEP_STAT_KEYS
 
-from ..browser_helpers import chart_titled, demo_env
-from ..helpers import REPO_ROOT
-
-APP = REPO_ROOT / "streamlit_app.py"
-
+from ..browser_helpers import chart_titled
 
 SEQ_LEN = 20
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in demo_env(tmp_path_factory).items():
-            patch.setenv(name, value)
-        yield lambda: AppTest.from_file(str(APP), default_timeout=120)
 
 
 def shown_inference(at):
@@ -126,5 +114,5 @@ def test_pick_events_are_read_defensively():
     assert night_overview.picked_row({"selection": {"rows": [5]}}, rows) is None
     assert night_overview.picked_row(None, rows) is None
     assert drawing.picked_epoch({"selection": {"night_epoch": [{"epoch": "x"}]}}, "night_epoch", "epoch") is None
-    state = {"sample": 0, nav.GENERATION_KEY: 4}
+    state = {"sample": 0, nav.NIGHT_PICKS_KEY: 4}
     assert set(night_overview.pick_keys(state).values()) == {f"night_{n}_4" for n in night_overview.PICKS}
