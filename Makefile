@@ -8,8 +8,9 @@ PIP := $(PYTHON) -m pip install --disable-pip-version-check -q
 app: install
 	$(PYTHON) -m streamlit run streamlit_app.py
 
+# The suite runs on every core (pytest-xdist), a test file per worker so a file's fixtures are built once.
 test: install-test
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n auto --dist loadfile
 
 install:
 	$(PIP) -r requirements.txt -e .

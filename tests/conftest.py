@@ -1,4 +1,5 @@
-"""Shared fixtures: a private cache folder, tiny real models, the real-data folder, and a fixed seed."""
+"""Shared fixtures: tiny real models, the real-data folder, and the property tests' profiles (the private cache folder is
+the repository's conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
-from mesa_report.core.settings import CACHE_ENV
 from mesa_report.model.config import ModelConfig
 from mesa_report.model.network import MesaTransformer
 
@@ -22,18 +22,6 @@ settings.register_profile("long", max_examples=5000, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
-
-
-@pytest.fixture(scope="session", autouse=True)
-def private_cache_dir(tmp_path_factory) -> Path:
-    """Every test (and every process a test starts) caches into a temporary folder, never the user's.
-
-    The folder lives for the whole session, so the demo cohort is built once per run.
-    """
-    folder = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(CACHE_ENV, str(folder))
-        yield folder
 
 
 @pytest.fixture

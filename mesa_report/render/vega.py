@@ -181,7 +181,7 @@ def vega_javascript() -> str:
 
     Examples
     --------
-    >>> "vegaEmbed" in vega_javascript()  # doctest: +SKIP
+    >>> "vegaEmbed" in vega_javascript()
     True
     """
     return load_bundle(load_settings().cache_dir / BUNDLE_DIRNAME)
