@@ -17,8 +17,6 @@ from mesa_report.data.store import NightStore
 from ..helpers import REPO_ROOT
 from ..hostile_common import store_with
 
-"""A ``pickle_module`` for ``torch.save`` whose files look like ones written under numpy 1.x."""
-
 
 PROBE = """
 import sys

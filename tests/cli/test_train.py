@@ -13,9 +13,6 @@ TRAIN_TINY = ["--num_epochs", "1", "--batch_size", "4", "--stride", "10", "--d_m
               "--quiet"]
 
 
-"""A ``pickle_module`` for ``torch.save`` whose files look like ones written under numpy 1.x."""
-
-
 def test_cli_train_and_resume(tmp_path, capsys):
     store = learnable_store(tmp_path / "store", n_nights=2)
     args = ["train", "--preprocessed_dir", str(store), "--num_epochs", "1", "--batch_size", "4",

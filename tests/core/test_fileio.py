@@ -28,8 +28,6 @@ N_NIGHTS = 4
 
 
 KILL_AT_WRITES = (1, 2, 3)
-
-
 """Each run is killed after this many atomic writes of its own (``os.fsync`` comes just before the
 rename), so every kill leaves a complete temporary file that never got its final name."""
 

@@ -49,9 +49,6 @@ def write(tmp_path, text, name="mesa-sleep-0001-nsrr.xml"):
     return path
 
 
-"""A ``pickle_module`` for ``torch.save`` whose files look like ones written under numpy 1.x."""
-
-
 def _large_nsrr_xml(path, target_bytes: int) -> int:
     """An NSRR export of ``target_bytes`` or more: stage events cycling over a 48 h night."""
     concepts = ["Wake|0", "Stage 1 sleep|1", "Stage 2 sleep|2", "Stage 3 sleep|3", "REM sleep|5"]

@@ -12,8 +12,6 @@ from mesa_report.data.night_ids import night_filename
 
 from ..hostile_common import EEG3
 
-"""A ``pickle_module`` for ``torch.save`` whose files look like ones written under numpy 1.x."""
-
 
 def _edf_plus(path, gap_at_second: int | None):
     """An EDF+ file of 1 s records; with a gap, record ``gap_at_second`` starts 4 s late (EDF+D)."""

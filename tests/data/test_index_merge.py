@@ -23,9 +23,6 @@ def _tiny_edf(folder, mesaid: int):
     return folder
 
 
-"""A ``pickle_module`` for ``torch.save`` whose files look like ones written under numpy 1.x."""
-
-
 def test_update_index_replaces_appends_and_keeps_other_columns(tmp_path):
     write_index(tmp_path, [{"mesaid": 1, "sleep_stages": "00", "split": "train"},
                            {"mesaid": 2, "sleep_stages": "11", "split": "test"}])

@@ -18,8 +18,6 @@ from mesa_report.data.store import NightStore
 
 from ..hostile_common import run_limited, store_with
 
-"""A ``pickle_module`` for ``torch.save`` whose files look like ones written under numpy 1.x."""
-
 
 @pytest.mark.parametrize("content, message", [
     (torch.empty(4, 10**12, device="meta"), "without data"),

@@ -38,8 +38,6 @@ class _Numpy1Pickler(pickle._Pickler):
 
 
 NUMPY1_PICKLE = types.SimpleNamespace(Pickler=_Numpy1Pickler, __name__="numpy1_pickle")
-
-
 """A ``pickle_module`` for ``torch.save`` whose files look like ones written under numpy 1.x."""
 
 

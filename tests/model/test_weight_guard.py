@@ -14,8 +14,6 @@ from mesa_report.model.network import MesaTransformer
 from ..helpers import TINY
 from ..hostile_common import run_limited
 
-"""A ``pickle_module`` for ``torch.save`` whose files look like ones written under numpy 1.x."""
-
 
 def _tiny_checkpoint(tmp_path, edit) -> tuple:
     torch.manual_seed(2)

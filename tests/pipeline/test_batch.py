@@ -20,8 +20,6 @@ from ..batch_common import args, summary, table
 from ..helpers import TINY
 from ..kill_helpers import run_until_call
 
-"""A ``pickle_module`` for ``torch.save`` whose files look like ones written under numpy 1.x."""
-
 
 def test_batch_all_with_no_night_file_exits_non_zero_with_a_message(tmp_path, capsys):
     torch.manual_seed(0)
