@@ -316,6 +316,7 @@ def click_and_wait(page, button: str) -> float:
     --------
     >>> seconds = click_and_wait(page, "Next ▶")  # doctest: +SKIP
     """
+    page.wait_for_url("**sample=**")  # the first run has written its view: a later change is the click's
     before = page.url
     started = time.perf_counter()
     page.get_by_role("button", name=button).click()
