@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mesa_report.core.errors import ConfigError
+from mesa_report.core.settings import load_settings
 
 SEED_CHECKPOINT = Path("checkpoints_mesa") / "best_model.pth"
 """The seed's checkpoint path, used when a store is given without ``--checkpoint_path``."""
@@ -60,6 +61,7 @@ def resolve_sources(args: argparse.Namespace, *, progress: bool = False) -> Sour
         return Sources(args.checkpoint_path or SEED_CHECKPOINT, args.preprocessed_dir, args.csv_path, False)
     from mesa_report import demo
 
-    store = demo.demo_store(progress=progress)
+    settings = load_settings()  # the same demo size as the app's: $MESA_REPORT_DEMO_SIZE or the default
+    store = demo.demo_store(n_nights=settings.demo_nights, hours=settings.demo_hours, progress=progress)
     checkpoint = args.checkpoint_path or demo.DEMO_CHECKPOINT
     return Sources(checkpoint, store.preprocessed_dir, store.csv_path, args.checkpoint_path is None)

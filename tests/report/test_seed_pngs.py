@@ -15,6 +15,7 @@ from mesa_report.charts.heatmaps import inter_epoch_chart
 from mesa_report.charts.scales import COLOUR_SCHEMES
 from mesa_report.cli.main import main
 from mesa_report.core.errors import ConfigError, ReportError
+from mesa_report.core.settings import DEMO_SIZE_ENV
 from mesa_report.explain.selection import wrong_predictions
 from mesa_report.render.vega import render_chart
 from mesa_report.report.seed_pngs import choose_epochs, sample_attention, sample_charts, visualize_sample_attention
@@ -145,9 +146,10 @@ def test_unwritable_output_folder(model, batch, tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_run_writes_the_seeds_files(tmp_path):
+def test_demo_run_writes_the_seeds_files(tmp_path, monkeypatch):
     from mesa_report import demo
 
+    monkeypatch.setenv(DEMO_SIZE_ENV, "1x0.5")  # the commands honour the app's demo size: one small night
     if not demo.DEMO_CHECKPOINT.is_file():
         pytest.skip(f"the demo model {demo.DEMO_CHECKPOINT.name} is not installed")
     rc = main(["visualize", "--output_dir", str(tmp_path), "--num_samples", "1", "--num_epochs_to_plot", "2",
