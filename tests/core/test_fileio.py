@@ -90,8 +90,8 @@ def test_report_killed_mid_write_then_rerun_completes(edf_dir, tmp_path, monkeyp
     torch.manual_seed(0)
     checkpoint = save_checkpoint(tmp_path / "tiny.pth", MesaTransformer(ModelConfig(**TINY)).eval())
     out = tmp_path / "reports"
-    reported = (1, 2)  # two nights give six report files and two cache entries: writes enough to kill inside
-    argv = ["report", "--subject", "1", "--subject", "2", "--checkpoint_path", str(checkpoint),
+    reported = (1,)  # a cache entry, then the HTML, the PDF and the stamp: four writes to be killed inside
+    argv = ["report", "--subject", "1", "--checkpoint_path", str(checkpoint),
             "--preprocessed_dir", str(store), "--output_dir", str(out), "--num_samples", "1", "--quiet"]
     for nth_write in KILL_AT_WRITES:
         _kill_mid_write(argv, nth_write, tmp_path)
