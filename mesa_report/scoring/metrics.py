@@ -10,12 +10,9 @@ Sleep statistics (YASA's) are :mod:`mesa_report.scoring.sleep_stats`'.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, f1_score
 
 from mesa_report.core.errors import DataError
 from mesa_report.core.vocabulary import UNSCORED
@@ -156,23 +153,38 @@ def classification_metrics(labels: np.ndarray, pred: np.ndarray,
     if not scored.any():
         return None
     y_true, y_pred = labels[scored], pred[scored]  # (N,), (N,)
-    codes = np.arange(len(names))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedMetricWarning)
-        per_stage = f1_score(y_true, y_pred, labels=codes, average=None, zero_division=0.0)  # (K,)
-        macro = f1_score(y_true, y_pred, average="macro", zero_division=0.0)
-        kappa = cohen_kappa_score(y_true, y_pred, labels=codes, replace_undefined_by=np.nan)
-    present = np.isin(codes, y_true) | np.isin(codes, y_pred)  # (K,)
+    n_classes = len(names)
+    confusion = np.bincount(y_true * n_classes + y_pred, minlength=n_classes ** 2).reshape(n_classes, n_classes)
+    scored_as = confusion.sum(axis=1)  # (K,) rows: the scorer's stage
+    predicted_as = confusion.sum(axis=0)  # (K,) columns: the model's
+    hits = np.diag(confusion)  # (K,)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_stage = np.where(scored_as + predicted_as > 0, 2 * hits / (scored_as + predicted_as), 0.0)  # (K,)
+    present = (scored_as + predicted_as) > 0  # (K,) stages scored or predicted at least once
+    n = int(scored.sum())
     return ClassificationMetrics(
         class_names=names,
-        n_epochs=int(scored.sum()),
-        accuracy=float(accuracy_score(y_true, y_pred)),
-        macro_f1=float(macro),
-        kappa=float(kappa),
+        n_epochs=n,
+        accuracy=float(hits.sum() / n),
+        macro_f1=float(per_stage[present].mean()),
+        kappa=_cohen_kappa(confusion),
         per_stage_f1=tuple(float(f) if p else float("nan") for f, p in zip(per_stage, present)),
-        support=tuple(int(n) for n in np.bincount(y_true, minlength=len(names))),
-        confusion=confusion_matrix(y_true, y_pred, labels=codes).astype(np.int64),  # (K, K)
+        support=tuple(int(k) for k in scored_as),
+        confusion=confusion.astype(np.int64),  # (K, K)
     )
+
+
+def _cohen_kappa(confusion: np.ndarray) -> float:
+    """Cohen's kappa of a confusion matrix; NaN where chance agreement is already total.
+
+    >>> round(_cohen_kappa(np.array([[4, 1], [1, 4]])), 3), _cohen_kappa(np.array([[5, 0], [0, 0]]))
+    (0.6, nan)
+    """
+    n = confusion.sum()
+    expected = (confusion.sum(axis=1) @ confusion.sum(axis=0)) / n ** 2  # chance agreement
+    if np.isclose(expected, 1.0):
+        return float("nan")
+    return float((np.trace(confusion) / n - expected) / (1.0 - expected))
 
 
 def night_metrics(labels: np.ndarray, pred: np.ndarray, *,

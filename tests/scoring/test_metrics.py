@@ -158,3 +158,20 @@ def test_invariants_on_random_nights(pairs):
         assert m.kappa == pytest.approx(kappa_from_confusion(c))
     assert m.merged.accuracy >= m.stages.accuracy
     assert 0.0 <= m.stages.macro_f1 <= 1.0
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=200))
+def test_the_figures_equal_scikit_learns(pairs):
+    """The figures are computed from the confusion matrix with numpy; scikit-learn, a test dependency, agrees."""
+    metrics = pytest.importorskip("sklearn.metrics")
+    labels, pred = (np.array(column) for column in zip(*pairs))
+    m = classification_metrics(labels, pred, ("W", "N1", "N2", "N3", "N4", "REM"))
+    codes = np.arange(6)
+    np.testing.assert_array_equal(m.confusion, metrics.confusion_matrix(labels, pred, labels=codes))
+    assert m.accuracy == pytest.approx(metrics.accuracy_score(labels, pred))
+    assert m.macro_f1 == pytest.approx(metrics.f1_score(labels, pred, average="macro", zero_division=0.0))
+    present = np.isin(codes, labels) | np.isin(codes, pred)
+    sk_f1 = metrics.f1_score(labels, pred, labels=codes, average=None, zero_division=0.0)
+    np.testing.assert_allclose(np.array(m.per_stage_f1)[present], sk_f1[present])
+    kappa = metrics.cohen_kappa_score(labels, pred, labels=codes, replace_undefined_by=np.nan)
+    assert (np.isnan(m.kappa) and np.isnan(kappa)) or m.kappa == pytest.approx(kappa)
