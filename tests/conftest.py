@@ -1,5 +1,7 @@
-"""Shared fixtures: tiny real models, the real-data folder, and the property tests' profiles (the private cache folder is
-the repository's conftest.py)."""
+"""Shared fixtures: tiny real models, the real-data folder, and the property tests' profiles.
+
+The private cache folder every test gets is the repository's ``conftest.py``.
+"""
 
 from __future__ import annotations
 

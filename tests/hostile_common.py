@@ -90,6 +90,19 @@ def run_limited(code: str, *args):
             return subprocess.CompletedProcess(["<limited>", *args], child.exitcode, out.read(), err.read())
 
 
+def refusal_under_limit(imports: str, call: str, error: str, path, limit_bytes: int) -> str:
+    """The message of the ``error`` that ``call`` (``sys.argv[1]`` is ``path``) raises under a memory limit.
+
+    Fails the test if the child dies (out of memory, a crash) or its message does not name ``path``.
+    """
+    code = (f"{imports}\nfrom mesa_report.core.errors import {error}\nlimit_memory({limit_bytes})\n"
+            f"try:\n    {call}\nexcept {error} as exc:\n    print(exc)\n")
+    out = run_limited(code, path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert str(path) in out.stdout, out.stdout
+    return out.stdout
+
+
 def store_with(tmp_path, content, sidecar: dict | None = None):
     path = tmp_path / night_filename(1)
     torch.save(content, path)

@@ -16,7 +16,7 @@ from mesa_report.data.night_files import load_signal, write_night
 from mesa_report.data.night_ids import night_filename
 from mesa_report.data.store import NightStore
 
-from ..hostile_common import run_limited, store_with
+from ..hostile_common import refusal_under_limit, store_with
 
 
 @pytest.mark.parametrize("content, message", [
@@ -31,15 +31,10 @@ from ..hostile_common import run_limited, store_with
 def test_nights_declaring_huge_or_odd_tensors_are_refused_before_allocation(tmp_path, content,
                                                                               message):
     path = store_with(tmp_path, content)
-    code = ("from mesa_report.data.store import NightStore\n"
-            "from mesa_report.core.errors import DataError\n"
-            "limit_memory(512 << 20)\n"
-            "try:\n    NightStore(sys.argv[1]).night(1).labels\n"
-            "except DataError as exc:\n    print(exc)\n")
-    out = run_limited(code, tmp_path)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert str(path) in out.stdout and re.search(message, out.stdout), out.stdout
-    assert len(out.stdout.strip().splitlines()) == 1
+    said = refusal_under_limit("from mesa_report.data.store import NightStore",
+                               "NightStore(sys.argv[1]).night(1).labels", "DataError", tmp_path, 512 << 20)
+    assert str(path) in said and re.search(message, said), said
+    assert len(said.strip().splitlines()) == 1
 
 
 def test_bfloat16_and_small_sparse_nights_are_converted_exactly(tmp_path):

@@ -18,7 +18,7 @@ from mesa_report.model.config import ModelConfig
 from mesa_report.model.network import MesaTransformer
 
 from ..helpers import TINY, seed_style_checkpoint
-from ..hostile_common import run_limited
+from ..hostile_common import refusal_under_limit
 
 _NUMPY1_NAMES = {
     id(np._core.multiarray._reconstruct): ("numpy.core.multiarray", "_reconstruct"),
@@ -113,14 +113,9 @@ def test_crafted_numpy_content_is_refused_before_anything_is_allocated(tmp_path,
     path = tmp_path / "crafted.pth"
     torch.save({"model_state_dict": {"w": torch.zeros(2)}, "test_metrics": {"m": content}}, path)
     assert path.stat().st_size < 4000
-    code = ("from mesa_report.model.checkpoint import read_checkpoint\n"
-            "limit_memory(1 << 30)\n"
-            "from mesa_report.core.errors import CheckpointError\n"
-            "try:\n    read_checkpoint(sys.argv[1])\n"
-            "except CheckpointError as exc:\n    print(exc)\n")
-    out = run_limited(code, path)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert str(path) in out.stdout and re.search(message, out.stdout), out.stdout
+    said = refusal_under_limit("from mesa_report.model.checkpoint import read_checkpoint",
+                               "read_checkpoint(sys.argv[1])", "CheckpointError", path, 1 << 30)
+    assert re.search(message, said), said
 
 
 def test_refusal_messages_name_the_global_and_call_a_corrupt_pickle_corrupt(tmp_path):

@@ -12,7 +12,7 @@ from mesa_report.model.config import ModelConfig
 from mesa_report.model.network import MesaTransformer
 
 from ..helpers import TINY
-from ..hostile_common import run_limited
+from ..hostile_common import refusal_under_limit
 
 
 def _tiny_checkpoint(tmp_path, edit) -> tuple:
@@ -46,14 +46,9 @@ def _set_weight(name, value):
 def test_checkpoints_declaring_huge_or_odd_weights_are_refused_before_the_model_is_built(
         tmp_path, edit, message):
     path, _ = _tiny_checkpoint(tmp_path, edit)
-    code = ("from mesa_report.model.checkpoint import load_model\n"
-            "from mesa_report.core.errors import CheckpointError\n"
-            "limit_memory(512 << 20)\n"
-            "try:\n    load_model(sys.argv[1], None, None, None, None)\n"
-            "except CheckpointError as exc:\n    print(exc)\n")
-    out = run_limited(code, path)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert str(path) in out.stdout and re.search(message, out.stdout), out.stdout
+    said = refusal_under_limit("from mesa_report.model.checkpoint import load_model",
+                               "load_model(sys.argv[1], None, None, None, None)", "CheckpointError", path, 512 << 20)
+    assert re.search(message, said), said
 
 
 def test_small_sparse_and_bfloat16_weights_load_exactly(tmp_path):
