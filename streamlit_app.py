@@ -13,14 +13,9 @@ import functools
 
 import streamlit as st
 
-from mesa_report.app import night_overview, report_builder
+from mesa_report.app import downloads, drawing, navigation, night_overview, report_builder, resolve, support
 from mesa_report.app import sources as app_sources
-from mesa_report.app import navigation
-from mesa_report.app import resolve
 from mesa_report.app import state as nav
-from mesa_report.app import downloads
-from mesa_report.app import drawing
-from mesa_report.app import support
 from mesa_report.charts.heatmaps import EPOCH_SELECTION, channel_chart, inter_epoch_chart, temporal_chart
 from mesa_report.charts.traces import traces_chart
 from mesa_report.core.errors import MesaReportError
@@ -89,8 +84,12 @@ with map_options:
                          format_func=lambda k: f"layer {k + 1}", disabled="layer" in ignored,
                          help=ignored.get("layer", "Encoder layer of the temporal and inter-epoch maps "
                                                    "(the seed shows the last)."))
-    head = st.selectbox("Head", views.head_choices(model.config), key=nav.HEAD_KEY,
-                        format_func=views.head_label, disabled="head" in ignored, help=ignored.get("head"))
+    # the mean of heads is None in the view model; the widget holds nav.MEAN_HEADS instead, since a
+    # selectbox reads None as "nothing chosen" and would show its placeholder
+    head = st.selectbox("Head", [nav.MEAN_HEADS, *views.head_choices(model.config)[1:]], key=nav.HEAD_KEY,
+                        format_func=lambda h: views.head_label(None if h == nav.MEAN_HEADS else h),
+                        disabled="head" in ignored, help=ignored.get("head"))
+    head = None if head == nav.MEAN_HEADS else head
     if ignored:
         st.caption(f"Layer and head do not apply here: {'; '.join(ignored.values())}.")
     scheme = st.selectbox("Colour scheme", support.COLOUR_CHOICES, key=nav.SCHEME_KEY,

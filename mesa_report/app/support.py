@@ -25,25 +25,23 @@ import streamlit as st
 
 from mesa_report.app import resolve
 from mesa_report.app import state as app_state
-
+from mesa_report.app.sources import file_stamp
 from mesa_report.charts.heatmaps import epoch_labels
 from mesa_report.charts.night import confusion_chart
 from mesa_report.charts.scales import CHANNEL_CMAP, COLOUR_SCHEMES, EPOCH_CMAP, TEMPORAL_CMAP
-
-from mesa_report.app.sources import file_stamp
-from mesa_report.model.loaded import LoadedModel
+from mesa_report.data.night_ids import record_id
+from mesa_report.data.store import Night
+from mesa_report.explain.methods import METHODS
+from mesa_report.explain.selection import wrong_predictions
+from mesa_report.explain.views import SampleAttention, ViewChoice, head_choices, layer_choices, night_sample_views
 from mesa_report.inference.night import NightInference
 from mesa_report.inference.results import ResultCache, default_results_dir
 from mesa_report.inference.service import ResultsService
-from mesa_report.scoring.metrics import NightMetrics, night_metrics
-from mesa_report.model.network import MesaTransformer
 from mesa_report.model.config import ModelConfig
-from mesa_report.explain.methods import METHODS
+from mesa_report.model.loaded import LoadedModel
+from mesa_report.model.network import MesaTransformer
 from mesa_report.render.vega import chart_spec
-from mesa_report.explain.selection import wrong_predictions
-from mesa_report.data.store import Night
-from mesa_report.data.night_ids import record_id
-from mesa_report.explain.views import SampleAttention, ViewChoice, head_choices, layer_choices, night_sample_views
+from mesa_report.scoring.metrics import NightMetrics, night_metrics
 
 BATCH_SIZE = 8
 """Samples per forward pass of a night's inference."""
@@ -258,14 +256,14 @@ def settle_options(state: MutableMapping, request: app_state.ViewRequest,
     --------
     >>> state = {}
     >>> options, _ = settle_options(state, app_state.ViewRequest(method="rollout"), ModelConfig())
-    >>> state["method"], state["layer"], state["head"] is None
-    ('rollout', 1, True)
+    >>> state["method"], state["layer"], state["head"], options.head is None
+    ('rollout', 1, 'mean', True)
     """
     options, problems = resolve.resolve_options(
         request, layers=layer_choices(config), heads=head_choices(config), methods=METHODS,
         schemes=COLOUR_CHOICES)
     state[app_state.LAYER_KEY] = options.layer
-    state[app_state.HEAD_KEY] = options.head
+    state[app_state.HEAD_KEY] = app_state.MEAN_HEADS if options.head is None else options.head  # the widget's value
     state[app_state.METHOD_KEY] = options.method
     state[app_state.SCHEME_KEY] = options.scheme
     return options, problems

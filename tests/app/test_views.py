@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from mesa_report.app.state import MEAN_HEADS
 from mesa_report.charts.heatmaps import EPOCH_SELECTION, inter_epoch_chart
-from mesa_report.explain.views import ignored_choices
+from mesa_report.explain.views import head_label, ignored_choices
 from mesa_report.render.vega import chart_spec
 
 from ..browser_helpers import chart_titled
@@ -53,3 +54,11 @@ def test_a_link_with_all_eight_parameters_gives_that_view_and_keeps_it(app):
     assert "method 'magic'" in messages and "colour scheme 'jet'" in messages
     assert at.selectbox(key="method").value == "attention" and at.selectbox(key="layer").value == 1
     assert not at.exception
+
+
+def test_the_head_picker_shows_the_mean_of_heads_when_it_is_chosen(app):
+    """The mean of heads is a choice like the others, not an empty picker showing its placeholder."""
+    at = app().run()
+    picker = at.selectbox(key="head")
+    assert picker.value == MEAN_HEADS and picker.options[0] == head_label(None)
+    assert at.query_params["head"] in ("mean", ["mean"])
