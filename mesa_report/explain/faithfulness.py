@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-from scipy.stats import spearmanr
 
 from mesa_report.core.errors import ConfigError
 from mesa_report.explain.methods import METHODS, explain, token_relevance
@@ -38,6 +37,7 @@ from mesa_report.inference.night import NightInference, sample_starts
 from mesa_report.model.outputs import AttentionMaps
 from mesa_report.model.network import MesaTransformer
 from mesa_report.data.store import NightStore
+from mesa_report.scoring.metrics import rank_correlation
 
 DELETION_FRACTIONS = (0.05, 0.1, 0.2, 0.3, 0.5)
 """Shares of an epoch's time tokens deleted along the deletion curve."""
@@ -264,7 +264,7 @@ def sanity_check(model: MesaTransformer, samples: Samples, method: str, *, seed:
     trained_of = epoch_token_relevance(model, samples.features, method, maps)
     for t in target_epochs:
         for x, y in zip(trained_of(t), randomised_of(t)):
-            rho = spearmanr(x.ravel(), y.ravel()).statistic
+            rho = rank_correlation(x, y)
             if np.isfinite(rho):
                 correlations.append(rho)
     return float(np.mean(correlations)) if correlations else float("nan")

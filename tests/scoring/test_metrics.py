@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mesa_report.core.errors import DataError
 from mesa_report.core.vocabulary import CLASS_NAMES_5, CLASS_NAMES_6
-from mesa_report.scoring.metrics import classification_metrics, merge_n3_n4, night_metrics
+from mesa_report.scoring.metrics import classification_metrics, merge_n3_n4, night_metrics, rank_correlation
 from mesa_report.scoring.sleep_stats import compare_sleep_statistics
 
 W, N1, N2, N3, N4, REM = range(6)
@@ -175,3 +175,23 @@ def test_the_figures_equal_scikit_learns(pairs):
     np.testing.assert_allclose(np.array(m.per_stage_f1)[present], sk_f1[present])
     kappa = metrics.cohen_kappa_score(labels, pred, labels=codes, replace_undefined_by=np.nan)
     assert (np.isnan(m.kappa) and np.isnan(kappa)) or m.kappa == pytest.approx(kappa)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 3)), min_size=2, max_size=40))
+def test_rank_correlation_equals_scipys_spearman_with_ties(pairs):
+    from scipy.stats import spearmanr
+
+    x, y = (np.array(side, dtype=float) for side in zip(*pairs))
+    expected = spearmanr(x, y).statistic if np.ptp(x) and np.ptp(y) else float("nan")
+    got = rank_correlation(x, y)
+    assert (math.isnan(got) and math.isnan(expected)) or got == pytest.approx(expected, abs=1e-12)
+
+
+def test_rank_correlation_of_a_map_and_its_monotone_transform_is_one_and_reversed_minus_one():
+    relevance = np.random.default_rng(0).random((20, 32))
+    assert rank_correlation(relevance, np.exp(relevance)) == pytest.approx(1.0)
+    assert rank_correlation(relevance, -relevance) == pytest.approx(-1.0)
+    assert math.isnan(rank_correlation(relevance, np.ones_like(relevance)))
+    with pytest.raises(ValueError, match="one length"):
+        rank_correlation(relevance, relevance[:3])
