@@ -10,7 +10,9 @@ from mesa_report.inference.night import NightInference
 from mesa_report.model.checkpoint import checkpoint_summary
 from mesa_report.model.loaded import LoadedModel
 from mesa_report.render.vega import render_chart
-from mesa_report.report.document import render_report_html, render_report_pdf
+from mesa_report.report.build import build_report
+from mesa_report.report.document import render_html, render_pdf
+from mesa_report.report.model import SubjectReport
 
 
 def view_png(att: SampleAttention, position: int, cmaps: dict[str, str], subject: int) -> bytes:
@@ -61,15 +63,23 @@ REPORT_FORMATS = {"html": ("HTML report", "text/html"), "pdf": ("PDF report", "a
 """Report downloads: format -> (button label, MIME type)."""
 
 
-def report_bytes(fmt: str, result: NightInference, night: Night, model: LoadedModel) -> bytes:
-    """The night's report, as the report module writes it (called when its button is clicked).
+def night_report(result: NightInference, night: Night, model: LoadedModel) -> SubjectReport:
+    """The night's report document, as the ``report`` command builds it; render it per format.
 
     Examples
     --------
-    >>> report_bytes("pdf", result, night, open_model(Path("model.pth")))[:5]  # doctest: +SKIP
+    >>> night_report(result, night, open_model(Path("model.pth"))).mesaid  # doctest: +SKIP
+    1
+    """
+    return build_report(result, night=night, checkpoint=checkpoint_summary(model.path), model=model.model)
+
+
+def report_bytes(fmt: str, report: SubjectReport) -> bytes:
+    """The night's report in ``fmt`` (a key of :data:`REPORT_FORMATS`), as its button delivers it.
+
+    Examples
+    --------
+    >>> report_bytes("pdf", night_report(result, night, model))[:5]  # doctest: +SKIP
     b'%PDF-'
     """
-    summary = checkpoint_summary(model.path)
-    if fmt == "html":
-        return render_report_html(result, night=night, checkpoint=summary, model=model.model).encode("utf-8")
-    return render_report_pdf(result, night=night, checkpoint=summary, model=model.model)
+    return render_html(report).encode("utf-8") if fmt == "html" else render_pdf(report)

@@ -14,8 +14,8 @@ through the same Jinja template (``mesa_report/report/templates/report.html.j2``
   tagged variant let WeasyPrint draw each chart from its SVG instead, so that the charts are part
   of the document's structure (slower). WeasyPrint may load nothing but the charts.
 
-:func:`render_report_html` and :func:`render_report_pdf` do both steps (the app's download
-buttons); :func:`mesa_report.report.files.write_reports` writes the files of the command line.
+:func:`mesa_report.report.files.write_reports` writes the files of the command line; the app's
+download buttons render one built report in both formats (:mod:`mesa_report.app.downloads`).
 """
 
 from __future__ import annotations
@@ -212,29 +212,3 @@ def render_pdf(report: SubjectReport, *, page_size: str = "A4",
     except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: make it the report's error
         raise ReportError(str(exc.__cause__ or exc)) from exc
     return pdf if pdf_variant is not None else lay_charts(pdf, chart_places(document), charts_pdf)
-
-
-def render_report_html(result, **options) -> str:
-    """Build and render a night's HTML report (the app's download button).
-
-    ``options`` are those of :func:`build_report`.
-
-    Examples
-    --------
-    >>> html = render_report_html(result, night=night, n_samples=2)  # doctest: +SKIP
-    """
-    return render_html(build_report(result, **options))
-
-
-def render_report_pdf(result, *, page_size: str = "A4", pdf_variant: str | None = None,
-                      **options) -> bytes:
-    """Build and render a night's PDF report (the app's download button).
-
-    ``options`` are those of :func:`build_report`.
-
-    Examples
-    --------
-    >>> pdf = render_report_pdf(result, night=night, page_size="Letter")  # doctest: +SKIP
-    """
-    _check_pdf_options(page_size, pdf_variant)
-    return render_pdf(build_report(result, **options), page_size=page_size, pdf_variant=pdf_variant)
