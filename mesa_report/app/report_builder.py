@@ -11,6 +11,8 @@ When a night opens, its HTML and then its PDF report are queued (:meth:`ReportBu
 keyed by the checkpoint's and the night's content stamps and the format; reports queued for other
 nights and not yet started are dropped. A download button waits for its report
 (:meth:`ReportBuilder.deliver`), and :func:`draw_report_buttons` shows what is still being built.
+With ``MESA_REPORT_BACKGROUND_REPORTS=0`` (:mod:`mesa_report.core.settings`) no process is started
+and a report is built in the server when its button is clicked, then kept like the others.
 
 Examples
 --------
@@ -40,6 +42,7 @@ from mesa_report.app import sources as app_sources
 from mesa_report.app import downloads
 from mesa_report.app.warmup import warm_up
 from mesa_report.core.jobs import plain_main
+from mesa_report.core.settings import load_settings
 from mesa_report.data.store import Night, record_id
 from mesa_report.inference.night import NightInference
 
@@ -123,12 +126,21 @@ def _worker_died(future: concurrent.futures.Future) -> bool:
 
 
 class ReportBuilder:
-    """Builds reports in one worker process and keeps the latest ones (see the module's docstring)."""
+    """Builds reports in one worker process and keeps the latest ones (see the module's docstring).
 
-    def __init__(self) -> None:
+    With ``background=False`` there is no worker: :meth:`request` queues nothing and
+    :meth:`deliver` builds the report in this process, on the click.
+    """
+
+    def __init__(self, background: bool = True) -> None:
         self._lock = threading.Lock()
         self._futures: collections.OrderedDict = collections.OrderedDict()
-        self._pool = self._start_pool()
+        self._pool = self._start_pool() if background else None
+
+    @property
+    def background(self) -> bool:
+        """Whether reports are built by the worker process as soon as a night opens."""
+        return self._pool is not None
 
     @staticmethod
     def _start_pool() -> concurrent.futures.ProcessPoolExecutor:
@@ -140,6 +152,8 @@ class ReportBuilder:
 
     def request(self, job: ReportJob) -> None:
         """Queue the night's HTML then PDF report unless kept; drop queued reports of other nights."""
+        if not self.background:
+            return
         with self._lock:
             for key, future in list(self._futures.items()):
                 if key[0] != job and future.cancel():
@@ -156,11 +170,15 @@ class ReportBuilder:
             except (BrokenProcessPool, RuntimeError):  # the worker died (or was shut down): start another
                 self._pool = self._start_pool()
                 future = self._pool.submit(build_report_bytes, job, fmt)
-            self._futures[key] = future
+            self._keep(key, future)
+        self._futures.move_to_end(key)
+        return future
+
+    def _keep(self, key: tuple, future: concurrent.futures.Future) -> None:
+        self._futures[key] = future
         self._futures.move_to_end(key)
         while len(self._futures) > KEPT_REPORTS:
             self._futures.popitem(last=False)
-        return future
 
     def ready(self, job: ReportJob) -> dict[str, bool]:
         """For each format, whether the night's report is built (or failed: a click shows why)."""
@@ -171,8 +189,10 @@ class ReportBuilder:
     def deliver(self, job: ReportJob, fmt: str) -> bytes:
         """The report's bytes, waiting for the worker if it is still building it.
 
-        Should the worker process have died, the report is built here instead.
+        Should the worker process have died, or without one, the report is built here instead.
         """
+        if not self.background:
+            return self._built_here(job, fmt)
         with self._lock:
             future = self._submit(job, fmt)
         try:
@@ -180,11 +200,23 @@ class ReportBuilder:
         except BrokenProcessPool:
             return build_report_bytes(job, fmt)
 
+    def _built_here(self, job: ReportJob, fmt: str) -> bytes:
+        with self._lock:
+            kept = self._futures.get((job, fmt))
+        if kept is not None:
+            return kept.result()
+        data = build_report_bytes(job, fmt)  # outside the lock: other sessions' pages go on meanwhile
+        future = concurrent.futures.Future()
+        future.set_result(data)
+        with self._lock:
+            self._keep((job, fmt), future)
+        return data
+
 
 @st.cache_resource(show_spinner=False)
 def shared_builder() -> ReportBuilder:
     """The server's one report builder, started on the first page any session opens."""
-    return ReportBuilder()
+    return ReportBuilder(background=load_settings().background_reports)
 
 
 PREPARING_NOTE = ("The night's reports are being built in the background since it opened; "
@@ -207,5 +239,5 @@ def draw_report_buttons(where, builder: ReportBuilder, job: ReportJob) -> None:
             st.download_button(label, key=f"report_{fmt}", mime=mime, on_click="ignore",
                                file_name=f"{job.file_stem}.{fmt}",
                                data=functools.partial(builder.deliver, job, fmt))
-        if not all(ready.values()):
+        if builder.background and not all(ready.values()):
             st.caption(PREPARING_NOTE)

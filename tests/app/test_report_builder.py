@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from mesa_report.app import report_builder
 from mesa_report.app import sources as app_sources
 from mesa_report.app.warmup import WARM_UP_STEPS, warm_up
+from mesa_report.core.settings import BACKGROUND_REPORTS_ENV
 from mesa_report.inference.cohort import infer_night
 from mesa_report.render.vega import vega_javascript
 
@@ -51,6 +52,26 @@ def test_a_report_of_another_night_is_a_different_job(night_job):
     assert report_builder.ReportJob(None, *[getattr(night_job, f) for f in
                                             ("checkpoint", "preprocessed_dir", "csv_path", "mesaid",
                                              "stamps")]) == night_job  # the result is not part of the key
+
+
+def test_without_background_reports_a_click_builds_the_report_here_once(night_job, monkeypatch):
+    built = []
+    monkeypatch.setattr(report_builder, "build_report_bytes", lambda job, fmt: built.append(fmt) or fmt.encode())
+    builder = report_builder.ReportBuilder(background=False)
+    builder.request(night_job)  # opening the night queues nothing and starts no process
+    assert not builder.background and builder.ready(night_job) == {"html": False, "pdf": False} and built == []
+    assert builder.deliver(night_job, "pdf") == b"pdf" and built == ["pdf"]
+    assert builder.deliver(night_job, "pdf") == b"pdf" and built == ["pdf"]  # kept, not built twice
+    assert builder.ready(night_job) == {"html": False, "pdf": True}
+
+
+def test_the_app_builds_in_the_background_unless_the_setting_says_no(monkeypatch):
+    monkeypatch.setenv(BACKGROUND_REPORTS_ENV, "0")
+    report_builder.shared_builder.clear()
+    try:
+        assert report_builder.shared_builder().background is False
+    finally:
+        report_builder.shared_builder.clear()
 
 
 def test_the_warm_up_pays_each_first_use_cost_once():
