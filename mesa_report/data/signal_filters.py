@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
-from scipy import signal as sps
 
 from mesa_report.core.errors import IngestError
 from mesa_report.core.vocabulary import SFREQ_HZ
@@ -64,6 +63,8 @@ def resample_to_store(data: Sequence[np.ndarray], rates_hz: Sequence[float]) -> 
     ...                   [256.0, 32.0]).shape
     (2, 7680)
     """
+    from scipy import signal as sps  # imported where used: see bandpass_and_scale
+
     groups = {}  # rate -> (channel indices, common input length, resampling ratio)
     for rate in sorted(set(rates_hz)):
         members = [k for k, r in enumerate(rates_hz) if r == rate]
@@ -105,6 +106,10 @@ def bandpass_and_scale(signal: np.ndarray, flat: np.ndarray | None = None
     >>> bool(abs(np.median(scaled)) < 0.05), bool(np.abs(scaled).max() <= 20)
     (True, True)
     """
+    # scipy.signal is imported here, not with the module: it brings scipy.stats (1.3 s) into every
+    # process that only reads a store, e.g. a `report` on the demo, whose package imports this one
+    from scipy import signal as sps
+
     signal = np.asarray(signal, dtype=np.float32)
     flat = np.zeros(len(signal), dtype=bool) if flat is None else np.asarray(flat, dtype=bool)
     sos = sps.butter(FILTER_ORDER, BANDPASS_HZ, btype="bandpass", fs=SFREQ_HZ, output="sos")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import fft as sfft
-from scipy.signal import sawtooth
 
 from mesa_report.core.vocabulary import EPOCH_SECONDS
 from mesa_report.demo.background import EEG_SFREQ_HZ, EDF_EPOCH_SAMPLES, NightStyle
@@ -183,6 +182,10 @@ def theta_burst(rng: np.random.Generator) -> Wave:
 
 def sawtooth_burst(rng: np.random.Generator) -> Wave:
     """A 1-4 s train of 2-5 Hz saw-toothed waves, 15-45 µV peak to peak."""
+    # imported here: scipy.signal (with scipy.stats) takes 1.3 s, and every process that opens the
+    # demo's store imports this module without generating a night
+    from scipy.signal import sawtooth
+
     duration_s = rng.uniform(1.0, 4.0)
     freq = rng.uniform(2.0, 5.0)
     t = seconds(duration_s)
