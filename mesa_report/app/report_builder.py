@@ -41,7 +41,7 @@ import streamlit as st
 from mesa_report.app import sources as app_sources
 from mesa_report.app import downloads
 from mesa_report.app.warmup import warm_up
-from mesa_report.core.jobs import plain_main
+from mesa_report.core.jobs import freeze_loaded_objects, plain_main
 from mesa_report.core.settings import load_settings
 from mesa_report.data.store import Night, record_id
 from mesa_report.inference.night import NightInference
@@ -119,6 +119,7 @@ def _start_worker() -> None:
         os.nice(WORKER_NICENESS)
     torch.set_num_threads(1)
     warm_up()
+    freeze_loaded_objects()  # the worker's libraries, loaded by the warm-up, stay out of later collections
 
 
 def _worker_died(future: concurrent.futures.Future) -> bool:

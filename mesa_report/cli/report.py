@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     """Write the reports of the chosen subjects; 1 if any subject failed."""
     from mesa_report.cli.sources import resolve_sources
     from mesa_report.core.errors import ConfigError
-    from mesa_report.core.jobs import check_workers, failure_lines
+    from mesa_report.core.jobs import check_workers, failure_lines, freeze_loaded_objects
     from mesa_report.data.night_ids import record_id
     from mesa_report.inference.results import default_results_dir
     from mesa_report.pipeline.reports import (ReportOptions, ReportSetup, check_writable, choose_subjects,
@@ -71,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
                         str(sources.csv_path) if sources.csv_path is not None else None,
                         str(default_results_dir()), options, args.device, args.batch_size)
     store = setup.session()[2]
+    if "pdf" in options.formats:
+        import weasyprint  # noqa: F401  (loaded before the freeze below, like everything else the reports use)
+    freeze_loaded_objects()
     subjects = choose_subjects(store, args.subjects, every=args.all, is_demo=args.preprocessed_dir is None)
     done = report_subjects(setup, subjects, workers=args.jobs, quiet=args.quiet)
     failed = sorted((o for o in done.outcomes if o.failed), key=lambda o: o.key)

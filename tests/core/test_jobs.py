@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -68,3 +71,14 @@ def test_outcomes_stream_as_they_are_recorded_and_bad_worker_counts_are_refused(
     for bad in (0, 1.5, True):
         with pytest.raises(ConfigError, match="--jobs must be at least 1"):
             JobRunner(bad, total=1)
+
+
+def test_freezing_the_loaded_objects_keeps_them_out_of_later_collections():
+    child = ("import gc, json, numpy; from mesa_report.core.jobs import freeze_loaded_objects; "
+             "before = len(gc.get_objects()); n = freeze_loaded_objects(); "
+             "print(json.dumps([before, n, gc.get_freeze_count(), len(gc.get_objects())]))")
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)  # not here
+    assert done.returncode == 0, done.stderr
+    tracked_before, frozen, counted, tracked_after = json.loads(done.stdout)
+    assert frozen == counted >= 0.9 * tracked_before  # what was loaded is frozen...
+    assert tracked_after < 0.1 * tracked_before  # ...so a full collection no longer walks it
