@@ -294,6 +294,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds in the warm process")
     parser.add_argument("--fresh", type=int, default=1, help="fresh processes of each (0: none)")
+    parser.add_argument("--freeze", action="store_true",
+                        help="freeze the loaded objects after the untimed round, as the report command and "
+                             "the app's report worker do (both drawings gain)")
     parser.add_argument("--once", nargs=2, metavar=("WHICH", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.once:
@@ -310,6 +313,10 @@ def main() -> None:
             "matplotlib PdfPages": lambda: peer_pdf(report, result, night)}
     for fn in draw.values():  # one untimed round: first-use costs are the fresh rows' business
         fn()
+    if args.freeze:
+        from mesa_report.core.jobs import freeze_loaded_objects
+
+        print(f"frozen: {freeze_loaded_objects():,} objects")
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in draw}
     sizes = {}
     for _ in range(args.repeats):
