@@ -42,7 +42,6 @@ from mesa_report.render.vega import render_spec, spec_json, vega_javascript
 from mesa_report.report.options import FORMATS, PAGE_SIZES, PDF_VARIANTS
 from mesa_report.report.model import Figure, SubjectReport
 from mesa_report.report.formats import FILTERS
-from mesa_report.report.build import build_report
 
 TEMPLATE_NAME = "report.html.j2"
 
