@@ -163,34 +163,27 @@ def inter_epoch_chart(weights, true_labels, pred_labels, *,
     axis = dict(labelColor=_label_colour_expr(labels, true, pred),
                 labelFontWeight=_label_weight_expr(labels, true, pred), labelFontSize=10)
     n = w.shape[0]
-    return (
-        alt.Chart(data)
-        .mark_rect()
-        .encode(
-            x=alt.X("key_label:O", sort=labels, title="key epoch (true→predicted)",
-                    axis=alt.Axis(labelAngle=-60, **axis)),
-            y=alt.Y("query_label:O", sort=labels, title="query epoch (true→predicted)",
-                    axis=alt.Axis(**axis)),
-            color=weight_colour("weight", cmap, span, "attention"),
-            stroke=alt.StrokeValue(value=None, condition={"param": EPOCH_SELECTION, "empty": False,
-                                                          "value": TEXT_COLOUR}),
-            strokeWidth=alt.StrokeWidthValue(value=0, condition={"param": EPOCH_SELECTION, "empty": False,
-                                                                 "value": 1.5}),
-            tooltip=[
-                tooltip_field("query_epoch:O", "query epoch"),
-                tooltip_field("query_stage:N", "query true→pred"),
-                tooltip_field("key_epoch:O", "key epoch"),
-                tooltip_field("key_stage:N", "key true→pred"),
-                tooltip_field("weight:Q", "attention", ".4f"),
-            ],
-        )
-        .add_params(selection)
-        .properties(
-            width=INTER_EPOCH_PX, height=INTER_EPOCH_PX,
-            title=title_params(title or "inter-epoch attention",
-                         subtitle or f"{n} epochs · magenta labels: wrong prediction"),
-        )
+    picked = {"param": EPOCH_SELECTION, "empty": False}
+    encoding = alt.FacetedEncoding(  # plain Vega-Lite dicts: Altair's channel objects cost more than the chart
+        x=encoding_field("key_label", "ordinal", sort=labels, title="key epoch (true→predicted)",
+                         axis={"labelAngle": -60, **axis}),
+        y=encoding_field("query_label", "ordinal", sort=labels, title="query epoch (true→predicted)",
+                         axis=axis),
+        color=weight_colour("weight", cmap, span, "attention"),
+        stroke={"value": None, "condition": {**picked, "value": TEXT_COLOUR}},
+        strokeWidth={"value": 0, "condition": {**picked, "value": 1.5}},
+        tooltip=[
+            tooltip_field("query_epoch:O", "query epoch"),
+            tooltip_field("query_stage:N", "query true→pred"),
+            tooltip_field("key_epoch:O", "key epoch"),
+            tooltip_field("key_stage:N", "key true→pred"),
+            tooltip_field("weight:Q", "attention", ".4f"),
+        ],
     )
+    return alt.Chart(data, mark={"type": "rect"}, encoding=encoding, width=INTER_EPOCH_PX, height=INTER_EPOCH_PX,
+                     title=title_params(title or "inter-epoch attention",
+                                        subtitle or f"{n} epochs · magenta labels: wrong prediction"),
+                     ).add_params(selection)
 
 
 def prediction_strip_chart(true_labels, pred_labels, confidence, *,
@@ -296,22 +289,20 @@ def channel_chart(weights, channel_names: Sequence[str], *, cmap: str = CHANNEL_
     query, key = np.meshgrid(np.arange(len(names)), np.arange(len(names)), indexing="ij")
     data = table(query_channel=np.asarray(names)[query.ravel()], key_channel=np.asarray(names)[key.ravel()],
                  weight=w.ravel())
-    base = alt.Chart().encode(
-        x=alt.X("key_channel:N", sort=names, title="key channel",
-                axis=alt.Axis(labelAngle=0, labelExpr="split(datum.label, ' ')")),
-        y=alt.Y("query_channel:N", sort=names, title="query channel"),
-    )
+    xy = {  # plain Vega-Lite dicts: Altair's channel objects cost more than the chart
+        "x": encoding_field("key_channel", "nominal", sort=names, title="key channel",
+                            axis={"labelAngle": 0, "labelExpr": "split(datum.label, ' ')"}),
+        "y": encoding_field("query_channel", "nominal", sort=names, title="query channel"),
+    }
     tooltip = [tooltip_field("query_channel:N", "query channel"), tooltip_field("key_channel:N", "key channel"),
                tooltip_field("weight:Q", "attention", ".4f")]
     colour = weight_colour("weight", cmap, span, "attention", fixed=(0.0, 1.0))
-    cells = base.mark_rect().encode(color=colour, tooltip=tooltip)
-    values = base.mark_text(fontSize=12).encode(
-        text=alt.Text("weight:Q", format=".2f"),
-        color=contrast_text("weight", cmap, colour["scale"]["domain"]),
-        tooltip=tooltip,
-    )
-    return alt.layer(cells, values, data=data, width=CHANNEL_PX, height=CHANNEL_PX,
-                     title=title_params(title or "channel attention", subtitle))
+    cells = alt.Chart(mark={"type": "rect"}, encoding=alt.FacetedEncoding(**xy, color=colour, tooltip=tooltip))
+    values = alt.Chart(mark={"type": "text", "fontSize": 12}, encoding=alt.FacetedEncoding(
+        **xy, text=encoding_field("weight", "quantitative", format=".2f"),
+        color=contrast_text("weight", cmap, colour["scale"]["domain"]), tooltip=tooltip))
+    return alt.LayerChart(layer=[cells, values], data=data, width=CHANNEL_PX, height=CHANNEL_PX,
+                          title=title_params(title or "channel attention", subtitle))
 
 
 def token_limits(n: int, token_start_s, token_end_s) -> tuple[np.ndarray, np.ndarray]:
@@ -365,27 +356,24 @@ def temporal_chart(weights, token_start_s, token_end_s, *, cmap: str = TEMPORAL_
                  key_start_s=start[key], key_end_s=end[key], query_drawn_end_s=drawn_end[query],
                  key_drawn_end_s=drawn_end[key], weight=w.ravel())
     time_span = [float(start.min()), float(end.max())]
-    return (
-        alt.Chart(data)
-        .mark_rect(clip=True)
-        .encode(
-            x=alt.X("key_start_s:Q", scale=alt.Scale(domain=time_span, nice=False, zero=False),
-                    title="key time in epoch (s)", axis=alt.Axis(grid=False)),
-            x2=alt.X2("key_drawn_end_s"),
-            y=alt.Y("query_start_s:Q", scale=alt.Scale(domain=time_span, nice=False, zero=False, reverse=True),
-                    title="query time in epoch (s)", axis=alt.Axis(grid=False)),
-            y2=alt.Y2("query_drawn_end_s"),
-            color=weight_colour("weight", cmap, span, "attention"),
-            tooltip=[
-                tooltip_field("query_token:O", "query token"),
-                tooltip_field("query_start_s:Q", "query from (s)", ".2f"),
-                tooltip_field("query_end_s:Q", "query to (s)", ".2f"),
-                tooltip_field("key_token:O", "key token"),
-                tooltip_field("key_start_s:Q", "key from (s)", ".2f"),
-                tooltip_field("key_end_s:Q", "key to (s)", ".2f"),
-                tooltip_field("weight:Q", "attention", ".4f"),
-            ],
-        )
-        .properties(width=TEMPORAL_PX, height=TEMPORAL_PX,
-                    title=title_params(title or "temporal attention", subtitle))
+    scale = {"domain": time_span, "nice": False, "zero": False}
+    encoding = alt.FacetedEncoding(  # plain Vega-Lite dicts: Altair's channel objects cost more than the chart
+        x=encoding_field("key_start_s", "quantitative", scale=scale, title="key time in epoch (s)",
+                         axis={"grid": False}),
+        x2={"field": "key_drawn_end_s"},
+        y=encoding_field("query_start_s", "quantitative", scale={**scale, "reverse": True},
+                         title="query time in epoch (s)", axis={"grid": False}),
+        y2={"field": "query_drawn_end_s"},
+        color=weight_colour("weight", cmap, span, "attention"),
+        tooltip=[
+            tooltip_field("query_token:O", "query token"),
+            tooltip_field("query_start_s:Q", "query from (s)", ".2f"),
+            tooltip_field("query_end_s:Q", "query to (s)", ".2f"),
+            tooltip_field("key_token:O", "key token"),
+            tooltip_field("key_start_s:Q", "key from (s)", ".2f"),
+            tooltip_field("key_end_s:Q", "key to (s)", ".2f"),
+            tooltip_field("weight:Q", "attention", ".4f"),
+        ],
     )
+    return alt.Chart(data, mark={"type": "rect", "clip": True}, encoding=encoding, width=TEMPORAL_PX,
+                     height=TEMPORAL_PX, title=title_params(title or "temporal attention", subtitle))

@@ -269,20 +269,16 @@ def confusion_chart(matrix, class_names: Sequence[str], *, cmap: str = CONFUSION
     data = table(scored=np.asarray(names)[true.ravel()], predicted=np.asarray(names)[pred.ravel()],
                  count=count, row_share=row_share,
                  text=[f"{c}\n{s:.0%}" for c, s in zip(count, row_share)])
-    base = alt.Chart().encode(
-        x=alt.X("predicted:N", sort=names, title="predicted stage", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("scored:N", sort=names, title="scored stage"),
-    )
+    xy = {  # plain Vega-Lite dicts: Altair's channel objects cost more than the chart
+        "x": encoding_field("predicted", "nominal", sort=names, title="predicted stage", axis={"labelAngle": 0}),
+        "y": encoding_field("scored", "nominal", sort=names, title="scored stage"),
+    }
     tooltip = [tooltip_field("scored:N", "scored"), tooltip_field("predicted:N", "predicted"),
                tooltip_field("count:Q", "epochs"), tooltip_field("row_share:Q", "share of scored", ".1%")]
-    cells = base.mark_rect().encode(
-        color=alt.Color("row_share:Q", scale=colour_scale(cmap, domain=(0, 1)), title="share of row"),
-        tooltip=tooltip,
-    )
-    text = base.mark_text(fontSize=11, lineBreak="\n").encode(
-        text=alt.Text("text:N"),
-        color=contrast_text("row_share"),
-        tooltip=tooltip,
-    )
-    return alt.layer(cells, text, data=data, width=CONFUSION_PX, height=CONFUSION_PX,
-                     title=title_params(title or "confusion matrix"))
+    cells = alt.Chart(mark={"type": "rect"}, encoding=alt.FacetedEncoding(
+        **xy, color=alt.Color("row_share:Q", scale=colour_scale(cmap, domain=(0, 1)), title="share of row"),
+        tooltip=tooltip))
+    text = alt.Chart(mark={"type": "text", "fontSize": 11, "lineBreak": "\n"}, encoding=alt.FacetedEncoding(
+        **xy, text=encoding_field("text", "nominal"), color=contrast_text("row_share"), tooltip=tooltip))
+    return alt.LayerChart(layer=[cells, text], data=data, width=CONFUSION_PX, height=CONFUSION_PX,
+                          title=title_params(title or "confusion matrix"))

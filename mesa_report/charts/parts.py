@@ -59,8 +59,22 @@ def encoding_field(name: str, type_: str, **props) -> dict:
     return {"field": name, "type": type_, **props}
 
 
-def tooltip_field(field: str, title: str, fmt: str | None = None) -> alt.Tooltip:
-    return alt.Tooltip(field, title=title, format=fmt) if fmt else alt.Tooltip(field, title=title)
+SHORTHAND_TYPES = {"Q": "quantitative", "O": "ordinal", "N": "nominal", "T": "temporal"}
+"""Vega-Lite's field types by their one-letter shorthand (``"weight:Q"``)."""
+
+
+def tooltip_field(field: str, title: str, fmt: str | None = None) -> dict:
+    """A tooltip entry as its Vega-Lite dict, from ``"name:T"`` shorthand.
+
+    Examples
+    --------
+    >>> tooltip_field("weight:Q", "attention", ".4f")
+    {'field': 'weight', 'type': 'quantitative', 'title': 'attention', 'format': '.4f'}
+    """
+    name, _, kind = field.rpartition(":")
+    if not name or kind not in SHORTHAND_TYPES:
+        raise ValueError(f"tooltip field {field!r}: write it as NAME:T with T one of {', '.join(SHORTHAND_TYPES)}")
+    return encoding_field(name, SHORTHAND_TYPES[kind], title=title, **({"format": fmt} if fmt else {}))
 
 
 def js_list(values: Sequence[str]) -> str:
