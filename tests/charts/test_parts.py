@@ -9,6 +9,7 @@ import pytest
 from mesa_report.charts.dashboard import dashboard_chart
 from mesa_report.charts.heatmaps import channel_chart, epoch_labels, inter_epoch_chart, temporal_chart
 from mesa_report.charts.night import hypnogram_chart, hypnogram_order
+from mesa_report.charts.parts import tooltip_field
 from mesa_report.core.errors import ConfigError
 from mesa_report.core.vocabulary import CLASS_NAMES_6
 
@@ -53,3 +54,13 @@ def test_shape_mistakes_are_clear_errors():
 def test_stage_names_default_to_the_seed_six():
     assert hypnogram_order(CLASS_NAMES_6) == ["W", "REM", "N1", "N2", "N3", "N4"]
     assert epoch_labels([5], [0], CLASS_NAMES_6) == ["0 REM→W"]
+
+
+@pytest.mark.parametrize(("shorthand", "kind"), [("w:Q", "quantitative"), ("epoch:O", "ordinal"),
+                                                  ("stage:N", "nominal"), ("at:T", "temporal")])
+def test_a_tooltip_reads_its_type_from_the_shorthand_and_keeps_colons_in_the_name(shorthand, kind):
+    assert tooltip_field(shorthand, "t")["type"] == kind
+    assert tooltip_field("a:b:Q", "t", ".2f") == {"field": "a:b", "type": "quantitative", "title": "t",
+                                                  "format": ".2f"}
+    with pytest.raises(ValueError, match="NAME:T"):
+        tooltip_field("weight", "t")
