@@ -16,6 +16,7 @@ import numpy as np
 from mesa_report.charts.data import table
 from mesa_report.charts.parts import (
     checked_array,
+    composed,
     encoding_field,
     js_list,
     label_array,
@@ -301,8 +302,8 @@ def channel_chart(weights, channel_names: Sequence[str], *, cmap: str = CHANNEL_
     values = alt.Chart(mark={"type": "text", "fontSize": 12}, encoding=alt.FacetedEncoding(
         **xy, text=encoding_field("weight", "quantitative", format=".2f"),
         color=contrast_text("weight", cmap, colour["scale"]["domain"]), tooltip=tooltip))
-    return alt.LayerChart(layer=[cells, values], data=data, width=CHANNEL_PX, height=CHANNEL_PX,
-                          title=title_params(title or "channel attention", subtitle))
+    return composed(alt.LayerChart, [cells, values], data=data, width=CHANNEL_PX, height=CHANNEL_PX,
+                    title=title_params(title or "channel attention", subtitle))
 
 
 def token_limits(n: int, token_start_s, token_end_s) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from mesa_report.charts.data import table
 from mesa_report.charts.heatmaps import token_limits
-from mesa_report.charts.parts import checked_array, encoding_field
+from mesa_report.charts.parts import checked_array, composed, encoding_field
 from mesa_report.charts.scales import TEMPORAL_CMAP, weight_colour
 from mesa_report.core.errors import ConfigError
 from mesa_report.core.vocabulary import SIGNAL_SCALING, SIGNAL_UNIT, channel_label
@@ -95,9 +95,9 @@ def _channel_chart(signal: np.ndarray, sfreq_hz: float, tokens: alt.InlineData, 
                                                  format=".3f")]))
     band = alt.Chart(tokens, mark={"type": "rect"}, width=width_px, height=BAND_HEIGHT_PX,
                      encoding=alt.FacetedEncoding(x=band_x, x2={"field": "end_s"}, color=colour, tooltip=tooltip))
-    # the classes themselves: alt.vconcat, alt.layer and resolve_scale copy their parts again (same spec)
-    return alt.VConcatChart(vconcat=[alt.LayerChart(layer=[shade, line], width=width_px, height=TRACE_HEIGHT_PX),
-                                     band], spacing=2)
+    # composed as they are: alt.vconcat, alt.layer and the classes' constructors copy every part (same spec)
+    return composed(alt.VConcatChart, [composed(alt.LayerChart, [shade, line], width=width_px,
+                                                height=TRACE_HEIGHT_PX), band], spacing=2)
 
 
 def traces_chart(signals, sfreq_hz: float, token_relevance, token_start_s, token_end_s, *,
@@ -171,5 +171,5 @@ def traces_chart(signals, sfreq_hz: float, token_relevance, token_start_s, token
     notes = [f"shading and the band under each trace: {relevance_title} by each time token (mean over the queries)",
              f"amplitude in {amplitude_unit}" + (f" ({scaling})" if scaling else "")]
     notes = [line for note in notes for line in textwrap.wrap(note, NOTE_CHARS)]  # no wider than the plots
-    return alt.VConcatChart(vconcat=rows, spacing=10, resolve={"scale": {"color": "shared"}},
-                            title={"text": title or "EEG traces", "subtitle": notes, "anchor": "start"})
+    return composed(alt.VConcatChart, rows, spacing=10, resolve={"scale": {"color": "shared"}},
+                    title={"text": title or "EEG traces", "subtitle": notes, "anchor": "start"})

@@ -9,7 +9,7 @@ import pytest
 from mesa_report.charts.dashboard import dashboard_chart
 from mesa_report.charts.heatmaps import channel_chart, epoch_labels, inter_epoch_chart, temporal_chart
 from mesa_report.charts.night import hypnogram_chart, hypnogram_order
-from mesa_report.charts.parts import tooltip_field
+from mesa_report.charts.parts import composed, tooltip_field
 from mesa_report.core.errors import ConfigError
 from mesa_report.core.vocabulary import CLASS_NAMES_6
 
@@ -64,3 +64,12 @@ def test_a_tooltip_reads_its_type_from_the_shorthand_and_keeps_colons_in_the_nam
                                                   "format": ".2f"}
     with pytest.raises(ValueError, match="NAME:T"):
         tooltip_field("weight", "t")
+
+
+def test_composed_keeps_parts_as_they_are_and_lifts_selections_like_altair():
+    plain = alt.Chart(mark="point")
+    picked = alt.Chart(mark="rect").add_params(alt.selection_point(name="pick"))
+    assert composed(alt.VConcatChart, [plain, plain]).to_dict() == alt.VConcatChart(vconcat=[plain, plain]).to_dict()
+    with_param = composed(alt.LayerChart, [plain, picked], width=50)
+    assert with_param.to_dict() == alt.LayerChart(layer=[plain, picked], width=50).to_dict()
+    assert [p.name for p in with_param.params] == ["pick"]  # lifted by Altair's own constructor
