@@ -30,7 +30,6 @@ from mesa_report.core.settings import DEFAULT_DEMO_NIGHTS as DEFAULT_N_NIGHTS
 from mesa_report.core.vocabulary import SEQ_LEN
 from mesa_report.data.night_ingest import PIPELINE_VERSION
 from mesa_report.data.index_csv import INDEX_NAME
-from mesa_report.data.night_ids import record_id
 from mesa_report.data.index_merge import update_index
 from mesa_report.demo.build import STORED_DTYPE, NightTask, build_night, events_filename
 from mesa_report.demo.export import write_edf, write_events_csv, write_nsrr_xml
