@@ -10,6 +10,7 @@ import torch
 
 from mesa_report.data.index_csv import write_index
 from mesa_report.data.night_files import write_night
+from mesa_report.data.store import Night
 from mesa_report.model.network import MesaTransformer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -68,3 +69,10 @@ def learnable_store(folder, n_nights=3, n_epochs=40, seed=0):
         rows.append({"mesaid": mesaid, "sleep_stages": "".join(map(str, labels)), "n_epochs": n_epochs})
     write_index(folder, rows)
     return folder
+
+
+def noise_night(folder, mesaid: int, labels) -> Night:
+    """A stored night of white noise (4 rows: 3 EEG + Thor) with the given stages, one per epoch."""
+    labels = np.asarray(labels)
+    signal = np.random.default_rng(mesaid).standard_normal((4, labels.size * 3840)).astype(np.float32)
+    return Night(write_night(folder, mesaid, signal, labels), mesaid, "".join(map(str, labels)))

@@ -6,18 +6,16 @@ import numpy as np
 import pytest
 
 from mesa_report.core.errors import ConfigError
-from mesa_report.data.night_files import write_night
-from mesa_report.data.store import Night
 from mesa_report.explain.summaries import summarise_night
 from mesa_report.inference.cohort import infer_night
+
+from ..helpers import noise_night
 
 
 @pytest.fixture
 def result(tiny_model, tmp_path):
-    rng = np.random.default_rng(1)
-    labels = np.repeat(rng.integers(0, 6, 9), 5)  # 45 epochs
-    path = write_night(tmp_path, 3, rng.standard_normal((4, 45 * 3840)).astype(np.float32), labels)
-    return infer_night(tiny_model, Night(path, 3, "".join(map(str, labels))))
+    labels = np.repeat(np.random.default_rng(1).integers(0, 6, 9), 5)  # 45 epochs in runs of 5
+    return infer_night(tiny_model, noise_night(tmp_path, 3, labels))
 
 
 @pytest.mark.parametrize("method", ["attention", "rollout"])

@@ -18,13 +18,12 @@ from mesa_report.model.checkpoint import file_sha256, save_checkpoint
 from mesa_report.model.loaded import open_checkpoint
 from mesa_report.model.network import MesaTransformer
 
+from ..helpers import noise_night
+
 
 @pytest.fixture
 def night(tmp_path):
-    rng = np.random.default_rng(1)
-    labels = rng.integers(0, 6, 45)
-    path = write_night(tmp_path / "store", 4, rng.standard_normal((4, 45 * 3840)).astype(np.float32), labels)
-    return Night(path, 4, "".join(map(str, labels)))
+    return noise_night(tmp_path / "store", 4, np.random.default_rng(1).integers(0, 6, 45))
 
 
 @pytest.fixture

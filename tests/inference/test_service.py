@@ -16,6 +16,8 @@ from mesa_report.inference.service import ResultsService
 from mesa_report.model.checkpoint import save_checkpoint
 from mesa_report.model.loaded import open_checkpoint
 
+from ..helpers import noise_night
+
 
 @pytest.fixture
 def loaded(tiny_model, tmp_path):
@@ -24,10 +26,7 @@ def loaded(tiny_model, tmp_path):
 
 @pytest.fixture
 def night(tmp_path):
-    rng = np.random.default_rng(2)
-    labels = rng.integers(0, 6, 45)
-    path = write_night(tmp_path / "store", 5, rng.standard_normal((4, 45 * 3840)).astype(np.float32), labels)
-    return Night(path, 5, "".join(map(str, labels)))
+    return noise_night(tmp_path / "store", 5, np.random.default_rng(2).integers(0, 6, 45))
 
 
 def test_memory_then_disk_then_the_model(loaded, night, tmp_path, passes):
