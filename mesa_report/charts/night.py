@@ -16,6 +16,7 @@ import numpy as np
 
 from mesa_report.charts.data import table
 from mesa_report.charts.parts import (
+    composed,
     checked_array,
     encoding_field,
     label_array,
@@ -280,5 +281,5 @@ def confusion_chart(matrix, class_names: Sequence[str], *, cmap: str = CONFUSION
         tooltip=tooltip))
     text = alt.Chart(mark={"type": "text", "fontSize": 11, "lineBreak": "\n"}, encoding=alt.FacetedEncoding(
         **xy, text=encoding_field("text", "nominal"), color=contrast_text("row_share"), tooltip=tooltip))
-    return alt.LayerChart(layer=[cells, text], data=data, width=CONFUSION_PX, height=CONFUSION_PX,
-                          title=title_params(title or "confusion matrix"))
+    return composed(alt.LayerChart, [cells, text], data=data, width=CONFUSION_PX, height=CONFUSION_PX,
+                    title=title_params(title or "confusion matrix"))

@@ -59,7 +59,8 @@ def composed(kind: type, parts: Sequence, **props):
 
     Altair's constructors copy every part, at every level of nesting, to lift selection parameters
     up to the top; for parts without parameters that only costs time (about half of an epoch's
-    traces chart). Parts with parameters go through the constructor.
+    traces chart). Parts with parameters go through the constructor. Each part keeps its own
+    data (Altair would lift data that every part shares; give shared data to the whole instead).
 
     Examples
     --------
