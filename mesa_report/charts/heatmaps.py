@@ -166,9 +166,9 @@ def inter_epoch_chart(weights, true_labels, pred_labels, *,
     n = w.shape[0]
     picked = {"param": EPOCH_SELECTION, "empty": False}
     encoding = alt.FacetedEncoding(  # plain Vega-Lite dicts: Altair's channel objects cost more than the chart
-        x=encoding_field("key_label", "ordinal", sort=labels, title="key epoch (true→predicted)",
+        x=encoding_field("key_label", "ordinal", scale={"domain": labels}, title="key epoch (true→predicted)",
                          axis={"labelAngle": -60, **axis}),
-        y=encoding_field("query_label", "ordinal", sort=labels, title="query epoch (true→predicted)",
+        y=encoding_field("query_label", "ordinal", scale={"domain": labels}, title="query epoch (true→predicted)",
                          axis=axis),
         color=weight_colour("weight", cmap, span, "attention"),
         stroke={"value": None, "condition": {**picked, "value": TEXT_COLOUR}},
@@ -229,11 +229,11 @@ def prediction_strip_chart(true_labels, pred_labels, confidence, *,
     both = table(epoch_label=labels * 2, epoch=np.tile(epoch, 2), series=["scored"] * n + ["predicted"] * n,
                  stage=scored + predicted, confidence=np.tile(conf, 2))
     # plain Vega-Lite encodings, as in traces_chart: Altair's channel objects are copied at every step
-    x = encoding_field("epoch_label", "ordinal", sort=labels, axis=None)
+    x = encoding_field("epoch_label", "ordinal", scale={"domain": labels}, axis=None)
     tooltip = [encoding_field("epoch", "ordinal", title="epoch"), encoding_field("series", "nominal", title="row"),
                encoding_field("stage", "nominal", title="stage"),
                encoding_field("confidence", "quantitative", title="confidence", format=".3f")]
-    y = encoding_field("series", "nominal", sort=["scored", "predicted"], title=None)
+    y = encoding_field("series", "nominal", scale={"domain": ["scored", "predicted"]}, title=None)
     tiles = alt.Chart(mark={"type": "rect", "stroke": "white", "strokeWidth": 0.5}, encoding=alt.FacetedEncoding(
         x=x, y=y, tooltip=tooltip,
         color=encoding_field("stage", "nominal", scale=stage_colour_scale(class_names).to_dict(), title="stage")))
@@ -291,9 +291,9 @@ def channel_chart(weights, channel_names: Sequence[str], *, cmap: str = CHANNEL_
     data = table(query_channel=np.asarray(names)[query.ravel()], key_channel=np.asarray(names)[key.ravel()],
                  weight=w.ravel())
     xy = {  # plain Vega-Lite dicts: Altair's channel objects cost more than the chart
-        "x": encoding_field("key_channel", "nominal", sort=names, title="key channel",
+        "x": encoding_field("key_channel", "nominal", scale={"domain": names}, title="key channel",
                             axis={"labelAngle": 0, "labelExpr": "split(datum.label, ' ')"}),
-        "y": encoding_field("query_channel", "nominal", sort=names, title="query channel"),
+        "y": encoding_field("query_channel", "nominal", scale={"domain": names}, title="query channel"),
     }
     tooltip = [tooltip_field("query_channel:N", "query channel"), tooltip_field("key_channel:N", "key channel"),
                tooltip_field("weight:Q", "attention", ".4f")]

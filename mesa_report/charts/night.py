@@ -215,7 +215,7 @@ def window_rows(window: tuple[int, int], *, epoch_seconds: float = 30.0,
 def _stage_panel(stages: np.ndarray, series: str, order: list[str], class_names: Sequence[str],
                  t: np.ndarray, t_end: np.ndarray, x: dict) -> list[alt.Chart]:
     """Layers of one hypnogram row: the REM band, the stage runs and the scorer's step line."""
-    y = encoding_field("stage", "nominal", sort=order, scale={"domain": order}, title=series,
+    y = encoding_field("stage", "nominal", scale={"domain": order}, title=series,
                axis={"minExtent": NIGHT_Y_AXIS_PX})
     layers = []
     if "REM" in order:
@@ -271,8 +271,8 @@ def confusion_chart(matrix, class_names: Sequence[str], *, cmap: str = CONFUSION
                  count=count, row_share=row_share,
                  text=[f"{c}\n{s:.0%}" for c, s in zip(count, row_share)])
     xy = {  # plain Vega-Lite dicts: Altair's channel objects cost more than the chart
-        "x": encoding_field("predicted", "nominal", sort=names, title="predicted stage", axis={"labelAngle": 0}),
-        "y": encoding_field("scored", "nominal", sort=names, title="scored stage"),
+        "x": encoding_field("predicted", "nominal", scale={"domain": names}, title="predicted stage", axis={"labelAngle": 0}),
+        "y": encoding_field("scored", "nominal", scale={"domain": names}, title="scored stage"),
     }
     tooltip = [tooltip_field("scored:N", "scored"), tooltip_field("predicted:N", "predicted"),
                tooltip_field("count:Q", "epochs"), tooltip_field("row_share:Q", "share of scored", ".1%")]

@@ -66,7 +66,7 @@ def test_inter_epoch_labels_mark_wrong_and_unscored_epochs():
     text = json.dumps(spec, ensure_ascii=False)
     assert "101 W→N1" in text and "113 REM→N2" in text and "115 ?→N2" in text
     x_axis = spec["encoding"]["x"]
-    assert x_axis["sort"][0] == "100 W→W" and len(x_axis["sort"]) == 20
+    assert x_axis["scale"]["domain"][0] == "100 W→W" and len(x_axis["scale"]["domain"]) == 20
     colour_expr = x_axis["axis"]["labelColor"]["expr"]
     wrong_list = json.loads(colour_expr.split("indexof(", 1)[1].split(", datum.value")[0])
     assert wrong_list == ["101 W→N1", "105 N2→N1", "108 N4→N3", "113 REM→N2"]
@@ -89,7 +89,7 @@ def test_prediction_strip_lines_up_with_the_heatmap_columns():
     strip = prediction_strip_chart(TRUE, PRED, conf, first_epoch=0)
     heat = inter_epoch_chart(np.eye(20), TRUE, PRED)
     tiles = chart_spec(strip)["vconcat"][0]
-    assert tiles["layer"][0]["encoding"]["x"]["sort"] == chart_spec(heat)["encoding"]["x"]["sort"]
+    assert tiles["layer"][0]["encoding"]["x"]["scale"] == chart_spec(heat)["encoding"]["x"]["scale"]
     scale = tiles["layer"][0]["encoding"]["color"]["scale"]
     assert dict(zip(scale["domain"], scale["range"]))["?"] == UNSCORED_COLOUR
     assert dict(zip(scale["domain"], scale["range"]))["REM"] == STAGE_COLOURS["REM"]
@@ -134,3 +134,19 @@ def test_dense_heatmap_keeps_every_cell():
     for spec in (chart_spec(chart), chart.to_dict()):  # inline data: no row limit either way
         rows = next(iter(spec["datasets"].values()))
         assert len(rows) == n * n
+
+
+def test_the_heatmaps_axes_take_their_order_from_the_scale_not_from_a_sort_per_cell():
+    # a sort list makes Vega-Lite compute a sort index for every cell in the browser at every draw;
+    # the scale's domain gives the same order (the same pixels) for nothing
+    import vl_convert
+
+    from mesa_report.render.vega import VEGALITE_VERSION
+
+    charts = [inter_epoch_chart(softmax_rows(np.random.default_rng(2), 20, 20), TRUE, PRED),
+              channel_chart(np.eye(3), CHANNELS), prediction_strip_chart(TRUE, PRED, np.full(20, 0.5))]
+    for chart in charts:
+        compiled = json.dumps(vl_convert.vegalite_to_vega(chart_spec(chart), vl_version=VEGALITE_VERSION))
+        assert "sort_index" not in compiled
+    x = chart_spec(charts[0])["encoding"]["x"]
+    assert x["scale"]["domain"] == sorted(x["scale"]["domain"], key=lambda label: int(label.split()[0]))

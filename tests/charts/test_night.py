@@ -25,7 +25,7 @@ def test_hypnogram_orders_stages_as_scorers_do_and_ticks_wrong_predictions():
     spec = chart_spec(chart)
     scored_panel = spec["vconcat"][0]
     y = scored_panel["layer"][1]["encoding"]["y"]
-    assert y["sort"] == ["W", "REM", "N1", "N2", "N3", "N4", "?"]
+    assert y["scale"]["domain"] == ["W", "REM", "N1", "N2", "N3", "N4", "?"]
     assert scored_panel["layer"][0]["mark"]["color"] == REM_BAND_COLOUR  # REM row shaded
     ticks = chart_frame(chart.vconcat[2].layer[1])
     assert ticks["epoch"].tolist() == [1, 5, 8, 13]
