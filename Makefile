@@ -6,7 +6,7 @@ PIP := $(PYTHON) -m pip install --disable-pip-version-check -q
 .PHONY: app test install install-test system-deps
 
 app: install
-	$(PYTHON) -m streamlit run streamlit_app.py
+	$(PYTHON) -m mesa_report.app.serve
 
 # The suite runs on every core (pytest-xdist), a test file per worker so a file's fixtures are built once.
 test: install-test

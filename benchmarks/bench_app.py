@@ -5,8 +5,9 @@
    page, so it is an upper bound of what a browser's click costs.
 2. **In a browser** (``_browser.py``): the app served as ``make app`` serves it, driven by headless
    Chromium, each figure ending when the page's charts stop changing: the first page after the
-   server answers, a new session on a warm server, a Next click until the charts are redrawn
-   (split into the server's run, read on the websocket, and when each chart last changed), and
+   server answers (and from the server's start: ``make app`` begins the first page's work while
+   the server starts, :mod:`mesa_report.app.serve`), a new session on a warm server, a Next click
+   until the charts are redrawn (split into the server's run, read on the websocket, and when each chart last changed), and
    the wait after a click on the HTML and PDF report buttons (right after the first page, and
    later, when reports built in the background are ready).
 3. **Opening a new night**: the night selector is switched to a night not opened before, so its
@@ -97,9 +98,11 @@ def browser_timings(clicks: int, servers: int, sessions: int, script: Path,
 
     with Browser() as browser:
         for k in range(servers):
+            started = time.perf_counter()
             with serve_app(ready_timeout_s=600, script=script) as url:
                 page, seconds = browser.open(url, PAGE_CHARTS)
                 note("first page (browser)", seconds)
+                note("server start to first page (browser)", time.perf_counter() - started)
                 note("first page: server run(s), websocket", sum(page.run_timer.durations_s))
                 if k:
                     page.context.close()
@@ -137,8 +140,8 @@ def _note_click_parts(out: dict[str, list[float]], runs_s: list[float], each: li
             out.setdefault(f"Next: {name} chart's last change", []).append(seconds)
 
 
-BROWSER_MEASURES = ("first page (browser)", "new session, warm server (browser)",
-                    "Next click to charts redrawn (browser)", "HTML download right after the first page",
+BROWSER_MEASURES = ("first page (browser)", "server start to first page (browser)",
+                    "new session, warm server (browser)", "Next click to charts redrawn (browser)", "HTML download right after the first page",
                     "PDF download right after the first page", "HTML download once ready",
                     "PDF download once ready")
 """The browser's rows of the table, in order."""

@@ -41,7 +41,7 @@ import streamlit as st
 from mesa_report.app import sources as app_sources
 from mesa_report.app import downloads
 from mesa_report.app.warmup import warm_up
-from mesa_report.core.jobs import freeze_loaded_objects, plain_main
+from mesa_report.core.jobs import call_niced, freeze_loaded_objects, plain_main
 from mesa_report.core.settings import load_settings
 from mesa_report.data.store import Night, record_id
 from mesa_report.inference.night import NightInference
@@ -100,8 +100,10 @@ def build_report_bytes(job: ReportJob, fmt: str) -> bytes:
     return downloads.report_bytes(fmt, _night_report(job))
 
 
-WORKER_NICENESS = 10
-"""How much the worker yields the processor to the server and the browser (POSIX ``nice``)."""
+WORKER_NICENESS = 19
+"""How much the worker yields the processor to the server and the browser (POSIX ``nice``: the
+least priority). Set before the worker imports anything heavy (:func:`mesa_report.core.jobs.call_niced`),
+so its start-up does not slow the first page drawn beside it."""
 
 
 def _exit_with_parent(sentinel) -> None:
@@ -115,8 +117,6 @@ def _start_worker() -> None:
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
-    if hasattr(os, "nice"):  # the worker's own process: what the user waits for comes first
-        os.nice(WORKER_NICENESS)
     torch.set_num_threads(1)
     warm_up()
     freeze_loaded_objects()  # the worker's libraries, loaded by the warm-up, stay out of later collections
@@ -146,7 +146,8 @@ class ReportBuilder:
     @staticmethod
     def _start_pool() -> concurrent.futures.ProcessPoolExecutor:
         pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker)
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+            initializer=functools.partial(call_niced, WORKER_NICENESS, __name__, _start_worker.__name__))
         with plain_main():
             pool.submit(int)  # starts the worker now, so it warms up before the first request
         return pool

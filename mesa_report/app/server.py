@@ -1,7 +1,8 @@
 """Serve the app as the README runs it, and drive it with headless Chromium.
 
-:func:`serve_app` starts ``python -m streamlit run streamlit_app.py`` on a free localhost port and
-stops it by its process id; :func:`open_page` opens it in a headless Chromium (Playwright, with the
+:func:`serve_app` starts the app as ``make app`` does (``python -m mesa_report.app.serve``, i.e.
+``streamlit run streamlit_app.py`` with the first page's work begun at once) on a free localhost
+port and stops it by its process id; :func:`open_page` opens it in a headless Chromium (Playwright, with the
 system's browser) and waits until the charts are drawn. The browser test, the README screenshot
 script and the app benchmark all go through these functions, so they see the app the same way.
 
@@ -29,10 +30,9 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from mesa_report.app.serve import APP_SCRIPT
 from mesa_report.core.errors import MesaReportError
 
-APP_SCRIPT = Path(__file__).resolve().parents[2] / "streamlit_app.py"
-"""The app the README's ``make app`` runs."""
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 """Browser executables looked for on the PATH."""
@@ -101,7 +101,9 @@ def serve_app(*, env: Mapping[str, str] | None = None, port: int | None = None,
     port : int, optional
         Port to serve on; by default a free one.
     script : Path
-        The app script (run from its own folder, as ``make app`` does).
+        The app script, run from its own folder by that folder's launcher
+        (:mod:`mesa_report.app.serve`) as ``make app`` does; a script without one beside it (an
+        older commit's tree, a variant being timed) by ``streamlit run``.
     ready_timeout_s : float
         How long to wait for the server to answer.
 
@@ -118,8 +120,10 @@ def serve_app(*, env: Mapping[str, str] | None = None, port: int | None = None,
     """
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1"]
+    options = ["--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1"]
+    launcher = script.parent / "mesa_report" / "app" / "serve.py"
+    command = ([sys.executable, "-m", "mesa_report.app.serve", *options] if launcher.is_file()
+               and script.name == APP_SCRIPT.name else [sys.executable, "-m", "streamlit", "run", str(script), *options])
     with tempfile.TemporaryDirectory(prefix="mesa-report-app-") as folder:
         log_path = Path(folder) / "server.log"
         with open(log_path, "wb") as log:

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
+import os
 import sys
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -260,3 +262,20 @@ def failure_lines(outcomes: Iterable[Outcome], name: Callable[[Hashable], str] =
     ['  night 3: too short']
     """
     return [f"  {name(o.key)}: {o.error}" for o in outcomes if o.failed]
+
+
+def call_niced(niceness: int, module: str, name: str) -> None:
+    """Lower this process's priority by ``niceness``, then import ``module`` and call its ``name()``.
+
+    A spawned worker's initializer: named by strings, it is unpickled with only this light module
+    imported, so the worker's own imports (torch, the report stack: seconds of processor time)
+    already run at the lower priority, behind what a user waits for. Where ``os.nice`` does not
+    exist (Windows) the priority is left as it is.
+
+    Examples
+    --------
+    >>> call_niced(0, "gc", "collect")
+    """
+    if hasattr(os, "nice") and niceness:
+        os.nice(niceness)
+    getattr(importlib.import_module(module), name)()

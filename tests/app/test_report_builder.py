@@ -4,6 +4,7 @@ and the once-per-process warm-up it pays first."""
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from pypdf import PdfReader
@@ -43,6 +44,8 @@ def test_the_worker_builds_both_reports_of_a_night_and_keeps_them(night_job):
     builder.request(night_job)  # the night shown again: nothing is built twice
     assert builder.deliver(night_job, "pdf") is pdf
     assert night_job.file_stem == "mesa-sleep-0001_report"
+    if hasattr(os, "nice"):  # the worker yields the processor to the page: the least priority
+        assert builder._pool.submit(os.nice, 0).result() == min(os.nice(0) + report_builder.WORKER_NICENESS, 19)
 
 
 def test_a_report_of_another_night_is_a_different_job(night_job):

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from mesa_report.core.errors import ConfigError, DataError
-from mesa_report.core.jobs import BROKEN_POOL, JobRunner, Outcome, attempt, failure_lines, run_jobs
+from mesa_report.core.jobs import BROKEN_POOL, JobRunner, Outcome, attempt, call_niced, failure_lines, run_jobs
 
 
 def _square_or_fail(value: int) -> int:
@@ -82,3 +82,12 @@ def test_freezing_the_loaded_objects_keeps_them_out_of_later_collections():
     tracked_before, frozen, counted, tracked_after = json.loads(done.stdout)
     assert frozen == counted >= 0.9 * tracked_before  # what was loaded is frozen...
     assert tracked_after < 0.1 * tracked_before  # ...so a full collection no longer walks it
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="no process priorities (Windows)")
+def test_a_niced_call_lowers_the_priority_then_imports_and_calls_its_target():
+    child = ("import os, sys, types; from mesa_report.core.jobs import call_niced; "
+             "module = types.ModuleType('target'); module.run = lambda: print(os.nice(0), 'target' in sys.modules); "
+             "sys.modules['target'] = module; base = os.nice(0); call_niced(3, 'target', 'run'); print(base)")
+    lines = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True).stdout.split()
+    assert int(lines[0]) == min(int(lines[2]) + 3, 19) and lines[1] == "True"
