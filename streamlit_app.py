@@ -126,7 +126,7 @@ with numbers:
         st.caption(f"{figures.n_scored} of {figures.n_epochs} epochs scored")
     report_builder.draw_report_buttons(st.container(), reports, report_builder.ReportJob.of(result, night, sources))
 if "confusion" in night_charts:
-    drawing.draw_spec(confusion, night_charts["confusion"])
+    drawing.draw_spec(confusion, night_charts["confusion"], canvas=True)
 night_overview.draw_statistics(st, overview)
 st.subheader("The night")
 # the epoch tables do not change with the sample: drawn here, a Next click leaves them alone
@@ -181,11 +181,11 @@ def sample_section() -> None:
     temporal = att.temporal[position, channel]  # (N, N) query × key token
     drawing.draw(left, channel_chart(att.channel[position], att.channel_names, cmap=cmaps["channel"],
                                             title=title, subtitle=f"channel attention · {att.heads}",
-                                            span=att.span("channel", position)))
+                                            span=att.span("channel", position)), canvas=True)
     drawing.draw(right, temporal_chart(
         temporal, att.token_start_s, att.token_end_s, cmap=cmaps["temporal"], title=title,
         subtitle=f"temporal attention · {channel_label(name)} · {att.detail}",
-        span=att.span("temporal", position, channel)))
+        span=att.span("temporal", position, channel)), canvas=True)
     drawing.draw(st, traces_chart(
         support.epoch_signals(night, epoch, len(att.channel_names)), result.sfreq_hz, att.received(position),
         att.token_start_s, att.token_end_s, channel_names=att.channel_names, cmap=cmaps["temporal"],

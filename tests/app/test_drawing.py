@@ -51,6 +51,16 @@ def test_next_changes_only_the_band_data_of_the_nights_charts(app):
     assert after[traces]["usermeta"] == drawing.CANVAS
 
 
+def test_every_chart_but_the_clickable_ones_is_drawn_on_a_canvas(app):
+    # a canvas holds no SVG element per mark: the page draws faster; clicks are taken on SVG marks
+    at = app().run()
+    charts = [(json.loads(element.proto.spec).get("usermeta"), list(element.proto.selection_mode))
+              for element in at.get("vega_lite_chart")]
+    assert len(charts) == 7 and sum(1 for _, clicks in charts if clicks) == 3  # the night's two, the inter-epoch
+    for usermeta, clicks in charts:
+        assert (usermeta == drawing.CANVAS) == (not clicks)
+
+
 def test_a_pick_in_the_hypnogram_is_taken_once_and_next_then_steps_on(app):
     at = app().run()
     keys = night_overview.pick_keys(at.session_state)
