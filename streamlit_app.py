@@ -166,7 +166,7 @@ def sample_section() -> None:
         att.epoch, att.true_labels, att.pred_labels, class_names=att.class_names, first_epoch=epochs[0],
         cmap=cmaps["epoch"], subtitle=f"{att.detail} · click a row to select its epoch", span=att.span("epoch"))
     event = drawing.draw(st, heatmap, key=navigation.chart_key(view.sample, state), on_select="rerun",
-                         selection_mode=EPOCH_SELECTION)
+                         selection_mode=EPOCH_SELECTION, canvas=True)
     navigation.take_chart_pick(state, drawing.picked_epoch(event), epochs)
 
     pick, channels = st.columns([2, 3])

@@ -79,3 +79,48 @@ def chart_titled(at, text: str) -> tuple[str, list[pd.DataFrame]]:
 def chart_data(at, text: str) -> pd.DataFrame:
     """The first data set of the one chart titled ``text`` (see :func:`chart_titled`)."""
     return chart_titled(at, text)[1][0]
+
+
+TOOLTIP = "#vg-tooltip-element"
+"""Vega's tooltip in Streamlit's page (shown with the class ``visible``)."""
+
+
+def tooltip_at(page, x: float, y: float) -> dict[str, str]:
+    """The fields of the chart tooltip with the pointer at viewport point (x, y); {} where none shows.
+
+    The pointer first leaves the charts (the tooltip hides), so a field is never read from the
+    tooltip of the point before.
+    """
+    page.mouse.move(0, 0)
+    page.wait_for_function(f"() => !document.querySelector('{TOOLTIP}.visible')")
+    page.mouse.move(x, y)
+    try:
+        page.wait_for_function(f"() => document.querySelector('{TOOLTIP}.visible')", timeout=2000)
+    except Exception:  # noqa: BLE001 - Playwright's timeout: no mark under the pointer
+        return {}
+    fields = {}
+    for pair in page.locator(TOOLTIP).inner_text().split("\n\n"):
+        name, _, value = pair.partition("\t\n")
+        fields[name.strip()] = value.strip()
+    return fields
+
+
+def click_heatmap_row(page, chart, query_epoch: int, field: str = "query epoch") -> None:
+    """Click the inter-epoch heatmap (drawn on a canvas) in the row of ``query_epoch``.
+
+    A canvas holds no element per cell, so the row is found as a user finds it: by the tooltip.
+    Two readings down the middle column give the rows' height; the pointer then goes to the
+    wanted row and is checked there before the click.
+    """
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    x = box["x"] + box["width"] * 0.4
+    readings = {}
+    for fraction in (0.35, 0.65):
+        y = box["y"] + box["height"] * fraction
+        readings[y] = int(tooltip_at(page, x, y)[field])
+    (y0, q0), (y1, q1) = sorted(readings.items())
+    row_px = (y1 - y0) / (q1 - q0)
+    y = y0 + (query_epoch - q0) * row_px
+    assert int(tooltip_at(page, x, y).get(field, -1)) == query_epoch, f"no cell of {field} {query_epoch} at y={y}"
+    page.mouse.click(x, y)

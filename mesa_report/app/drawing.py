@@ -97,9 +97,11 @@ def draw_spec(where, spec: dict, *, canvas: bool = False, **options):
     """Show a Vega-Lite spec at its own size and in its own colours (see :func:`draw`).
 
     With ``canvas`` the browser draws it on a canvas rather than as SVG (:data:`CANVAS`): the
-    same picture and tooltips without an SVG element per mark, so it is drawn faster (an epoch's
-    traces: about a fifth faster in Chromium; the channel and temporal maps with them took a
-    Next click from 0.70 to 0.52 s). Charts that are clicked stay SVG.
+    same picture, tooltips and clicks without an SVG element per mark, so it is drawn faster (an
+    epoch's traces: about a fifth faster in Chromium; the channel and temporal maps with them took
+    a Next click from 0.70 to 0.52 s, the inter-epoch map then 0.51 to 0.44 s). The night's
+    hypnogram and hypnodensity stay SVG: a Next click changes only their band, which SVG redraws
+    alone.
 
     Examples
     --------

@@ -18,7 +18,7 @@ from mesa_report.app.server import (
     wait_until_idle,
 )
 
-from ..browser_helpers import demo_env
+from ..browser_helpers import click_heatmap_row, demo_env
 
 SEQ_LEN = 20
 
@@ -36,7 +36,7 @@ def test_the_served_app_draws_steps_and_selects_an_epoch(tmp_path_factory):
 
         # a click on row 5 of the inter-epoch heatmap selects night epoch 20 + 5
         heatmap = page.locator("[data-testid='stVegaLiteChart']").nth(INTER_EPOCH_CHART)
-        heatmap.locator("g.mark-rect path").nth(5 * SEQ_LEN + 3).click()
+        click_heatmap_row(page, heatmap, SEQ_LEN + 5)
         page.wait_for_url("**epoch=25**")
         wait_until_idle(page)
         # the epoch picker follows (the channel and temporal maps, drawn on canvases, hold no DOM text)
