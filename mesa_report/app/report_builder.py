@@ -38,8 +38,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from mesa_report.app import sources as app_sources
 from mesa_report.app import downloads
+from mesa_report.app import sources as app_sources
 from mesa_report.app.warmup import warm_up
 from mesa_report.core.jobs import call_niced, freeze_loaded_objects, plain_main
 from mesa_report.core.settings import load_settings

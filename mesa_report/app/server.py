@@ -33,7 +33,6 @@ from pathlib import Path
 from mesa_report.app.serve import APP_SCRIPT
 from mesa_report.core.errors import MesaReportError
 
-
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 """Browser executables looked for on the PATH."""
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from mesa_report.core.errors import ConfigError, DataError
-from mesa_report.core.jobs import BROKEN_POOL, JobRunner, Outcome, attempt, call_niced, failure_lines, run_jobs
+from mesa_report.core.jobs import BROKEN_POOL, JobRunner, Outcome, attempt, failure_lines, run_jobs
 
 
 def _square_or_fail(value: int) -> int:
