@@ -13,6 +13,8 @@ the time of the last change, so the quiet wait itself is not counted.
   chart change after it; the view in the URL must have changed too. The observer also notes
   when each chart last changed, so a click's time can be split by chart.
 * **download**: click on a download button until the browser holds the whole file.
+
+:class:`MainThreadClock` also reads how long the page's main thread worked for a click.
 """
 
 from __future__ import annotations
@@ -129,6 +131,24 @@ def next_click_s(page, label: str, charts: int) -> tuple[float, list[float | Non
     seconds = (_settled_ms(page, charts) - clicked_ms) / 1000.0
     each = [None if ms is None else ms / 1000.0 for ms in page.evaluate(PER_CHART, clicked_ms)]
     return seconds, each
+
+
+class MainThreadClock:
+    """Seconds the page's main thread worked (Chrome's ``Performance.getMetrics`` ``TaskDuration``).
+
+    Read before and after a click, it gives the page's own work for it (Vega, React, painting),
+    which drifts less with the host's other load than the wall-clock figure. Between the two
+    readings lie the click, the drawing and the 0.8 s quiet wait that ends a measure (its polling
+    costs the same for old and new code).
+    """
+
+    def __init__(self, page) -> None:
+        self._session = page.context.new_cdp_session(page)
+        self._session.send("Performance.enable")
+
+    def seconds(self) -> float:
+        metrics = self._session.send("Performance.getMetrics")["metrics"]
+        return next(m["value"] for m in metrics if m["name"] == "TaskDuration")
 
 
 def download_s(page, label: str) -> tuple[float, int]:

@@ -7,9 +7,10 @@
    Chromium, each figure ending when the page's charts stop changing: the first page after the
    server answers (and from the server's start: ``make app`` begins the first page's work while
    the server starts, :mod:`mesa_report.app.serve`), a new session on a warm server, a Next click
-   until the charts are redrawn (split into the server's run, read on the websocket, and when each chart last changed), and
-   the wait after a click on the HTML and PDF report buttons (right after the first page, and
-   later, when reports built in the background are ready).
+   until the charts are redrawn (with the page's main-thread work for it, and split into the
+   server's run, read on the websocket, and when each chart last changed), and the wait after a
+   click on the HTML and PDF report buttons (right after the first page, and later, when reports
+   built in the background are ready).
 3. **Opening a new night**: the night selector is switched to a night not opened before, so its
    inference (with every attention map) runs, then the whole page is drawn.
 
@@ -86,7 +87,7 @@ def browser_timings(clicks: int, servers: int, sessions: int, script: Path,
     clicked ``clicks`` times, and the buttons are clicked again (the wait once a report is ready).
     Without ``downloads`` the buttons are left alone.
     """
-    from _browser import Browser, download_s, next_click_s
+    from _browser import Browser, MainThreadClock, download_s, next_click_s
 
     from mesa_report.app.server import PAGE_CHARTS, serve_app
 
@@ -114,10 +115,13 @@ def browser_timings(clicks: int, servers: int, sessions: int, script: Path,
                     note("new session, warm server (browser)", seconds)
                     note("new session: server run(s), websocket", sum(other.run_timer.durations_s))
                     other.context.close()
+                clock = MainThreadClock(page)
                 for _ in range(clicks):
-                    runs = len(page.run_timer.durations_s)
+                    runs, worked = len(page.run_timer.durations_s), clock.seconds()
                     seconds, each = next_click_s(page, "Next ▶", PAGE_CHARTS)
                     note("Next click to charts redrawn (browser)", seconds)
+                    out.setdefault("Next: the page's main-thread work (until 0.8 s after)", []).append(
+                        clock.seconds() - worked)
                     _note_click_parts(out, page.run_timer.durations_s[runs:], each)
                 for fmt in ("HTML", "PDF") if downloads else ():
                     note(f"{fmt} download once ready", download_s(page, f"{fmt} report")[0])
