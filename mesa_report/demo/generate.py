@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import uniform_filter1d
 
 from mesa_report.core.errors import ConfigError
 from mesa_report.core.vocabulary import CLASS_NAMES_6, EPOCH_SECONDS, UNSCORED
@@ -195,6 +194,10 @@ def _breathing(stages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     n_epochs = len(stages)
     rate = base_bpm + rate_offset + rate_spread * rng.standard_normal(n_epochs)  # (E,)
     amplitude = 1.0 + amplitude_spread * rng.standard_normal(n_epochs)  # (E,)
+    # imported here: scipy.ndimage takes 0.2 s, and every process that opens the demo cohort imports
+    # this module, while only a build draws a night
+    from scipy.ndimage import uniform_filter1d
+
     smooth = int(10 * RESP_SFREQ_HZ)
     rate_t = uniform_filter1d(np.repeat(rate, _RESP_EPOCH_SAMPLES), smooth, mode="nearest")
     amp_t = uniform_filter1d(np.repeat(amplitude, _RESP_EPOCH_SAMPLES), smooth, mode="nearest")
