@@ -128,17 +128,14 @@ with numbers:
 if "confusion" in night_charts:
     drawing.draw_spec(confusion, night_charts["confusion"], canvas=True)
 night_overview.draw_statistics(st, overview)
-st.subheader("The night")
-# the epoch tables do not change with the sample: drawn here, a Next click leaves them alone
-night_overview.take_picks(state, result, overview, night_overview.TABLE_PICKS)
-night_overview.draw_epoch_tables(st, state, overview)
 
 
-# ---- the hypnogram's band, the sample and the epoch (a click here reruns only this part) -------
+# ---- the sample and the epoch (a click here reruns only this part) ----------------------------
 @st.fragment
 def sample_section() -> None:
-    night_overview.take_picks(state, result, overview, night_overview.CHART_PICKS)
+    night_overview.take_picks(state, result, overview)
     view, _ = support.settle_view(state, nav.state_request(state), result, subject)
+    st.subheader("The night")
     night_overview.draw_navigation(st, state, result, overview, view, f"{record_id(subject)}: scored and predicted",
                                    clock_start)
     st.subheader("Sample")

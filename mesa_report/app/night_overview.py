@@ -4,11 +4,10 @@
   start is known, hours since the start otherwise (the reports use clock time when known).
 * :func:`overview` is :func:`mesa_report.report.night_section.night_overview` (the reports' own
   values), cached per (checkpoint, night, time axis).
-* :func:`draw_epoch_tables` draws the tables of wrong and least confident epochs, and
-  :func:`draw_navigation` the hypnogram with its band on the sample shown and the hypnodensity
-  under it. A click on either chart or on a table's row moves the view there (:func:`take_picks`,
-  called before the view is settled); the URL follows as for every other move. The tables do not
-  change with the sample, so the page draws them outside the part a Next click reruns.
+* :func:`draw_navigation` draws the hypnogram, its band on the sample shown, the hypnodensity
+  under it and the tables of wrong and least confident epochs. A click on either chart or on a
+  table's row moves the view there (:func:`take_picks`, called before the view is settled); the
+  URL follows as for every other move.
 * :func:`draw_statistics` shows YASA's sleep statistics and the transition matrices.
 """
 
@@ -23,8 +22,8 @@ import streamlit as st
 
 from mesa_report.app import navigation
 from mesa_report.app import state as nav
-from mesa_report.app.drawing import draw_spec, hoist_named, picked_epoch
 from mesa_report.app.sources import file_stamp
+from mesa_report.app.drawing import draw_spec, hoist_named, picked_epoch
 from mesa_report.charts.night import NIGHT_EPOCH_SELECTION, WINDOW_DATA, hypnogram_chart, window_rows
 from mesa_report.core.time_axis import recording_start
 from mesa_report.data.store import Night
@@ -39,16 +38,8 @@ TIME_AXIS_KEY = "time_axis"
 CLOCK, HOURS = "clock time", "hours since start"
 TIME_AXIS_CHOICES = (CLOCK, HOURS)
 
-CHART_PICKS = ("hypnogram", "hypnodensity")
-"""The night's charts a click in which moves the view (redrawn with every sample)."""
-
-TABLE_PICKS = ("wrong", "unsure")
-"""The epoch tables a selected row of which moves the view (drawn once per night and time axis)."""
-
-PICKS = CHART_PICKS + TABLE_PICKS
-"""Every widget a pick is taken from."""
-
-_GENERATION_KEYS = {**dict.fromkeys(CHART_PICKS, nav.NIGHT_PICKS_KEY), **dict.fromkeys(TABLE_PICKS, nav.TABLE_PICKS_KEY)}
+PICKS = ("hypnogram", "hypnodensity", "wrong", "unsure")
+"""The widgets a click in which moves the view: two charts and two tables."""
 
 _FIELD_EPOCH = "epoch"
 
@@ -117,23 +108,20 @@ def hypnogram_spec(labels: np.ndarray, pred: np.ndarray, confidence: np.ndarray,
 
 
 def pick_keys(state: Mapping) -> dict[str, str]:
-    """Widget key of each pick widget; the charts' change whenever a pick was taken from a chart,
-    the tables' whenever one was taken from a table.
+    """Widget key of each pick widget; they change whenever a pick was taken from one of them.
 
     So a click is taken once, and a table's selected row is never a stale one: after a pick the
-    widgets it came from are drawn afresh under new keys. Other moves (Previous, Next, the jumps)
-    keep the keys: those widgets then hold no pick, and the night's charts are not built anew in
-    the browser when they step (the hypnogram's band moves by its data alone). The two families
-    count apart because a chart pick reruns only the sample's part of the page, where the tables
-    are not: they keep their keys, and their next selection is read under them.
+    widgets are drawn afresh under new keys. Other moves (Previous, Next, the jumps) keep the
+    keys: those widgets then hold no pick, and the night's charts are not built anew in the
+    browser when they step (the hypnogram's band moves by its data alone).
 
     Examples
     --------
-    >>> keys = pick_keys({"night_pick_generation": 3})
-    >>> keys["hypnogram"], keys["wrong"]
-    ('night_hypnogram_3', 'night_wrong_0')
+    >>> pick_keys({"night_pick_generation": 3})["wrong"]
+    'night_wrong_3'
     """
-    return {name: f"night_{name}_{int(state.get(_GENERATION_KEYS[name], 0))}" for name in PICKS}
+    generation = int(state.get(nav.NIGHT_PICKS_KEY, 0))
+    return {name: f"night_{name}_{generation}" for name in PICKS}
 
 
 def picked_row(event, rows: Sequence[EpochRow]) -> EpochRow | None:
@@ -150,43 +138,37 @@ def picked_row(event, rows: Sequence[EpochRow]) -> EpochRow | None:
     return rows[int(chosen[0])]
 
 
-def _pick(state: Mapping, result: NightInference, night: NightOverview,
-          names: Sequence[str]) -> tuple[str, int, int | None] | None:
-    """The widget of ``names`` an epoch was picked in, the epoch, and the sample to show it in
-    (None: the default)."""
+def _pick(state: Mapping, result: NightInference, night: NightOverview) -> tuple[int, int | None] | None:
+    """The epoch picked in a night chart or table, and the sample to show it in (None: the default)."""
     keys = pick_keys(state)
-    for name in (n for n in CHART_PICKS if n in names):
+    for name in ("hypnogram", "hypnodensity"):
         epoch = picked_epoch(state.get(keys[name]), NIGHT_EPOCH_SELECTION, _FIELD_EPOCH)
         if epoch is not None and 0 <= epoch < result.labels.shape[0]:
-            return name, epoch, None
+            return epoch, None
     for name, rows in (("wrong", night.wrong), ("unsure", night.least_confident)):
-        row = picked_row(state.get(keys[name]), rows) if name in names else None
+        row = picked_row(state.get(keys[name]), rows)
         if row is not None:
-            return name, row.epoch, row.sample
+            return row.epoch, row.sample
     return None
 
 
-def take_picks(state: MutableMapping, result: NightInference, night: NightOverview,
-               names: Sequence[str] = PICKS) -> bool:
+def take_picks(state: MutableMapping, result: NightInference, night: NightOverview) -> bool:
     """Move the view to an epoch clicked in the night's charts or selected in its tables.
 
-    Call it before the view is settled and before the widgets of ``names`` (by default all of
-    :data:`PICKS`) are drawn. A table row shows its epoch in the sample it is predicted in; a
-    chart click keeps the current sample when it holds the epoch. Returns True when the view
-    moved; the widgets of the pick's family then get new keys (:func:`pick_keys`).
+    Call it before the view is settled. A table row shows its epoch in the sample it is
+    predicted in; a chart click keeps the current sample when it holds the epoch. Returns True
+    when the view moved; the pick widgets then get new keys (:func:`pick_keys`).
 
     Examples
     --------
     >>> take_picks(st.session_state, result, overview(result, night, checkpoint, None))  # doctest: +SKIP
     False
     """
-    pick = _pick(state, result, night, names)
+    pick = _pick(state, result, night)
     if pick is None:
         return False
-    name, epoch, sample = pick
-    navigation.show_epoch(state, epoch, result.sample_starts, result.seq_len, sample=sample)
-    generation = _GENERATION_KEYS[name]
-    state[generation] = int(state.get(generation, 0)) + 1
+    navigation.show_epoch(state, pick[0], result.sample_starts, result.seq_len, sample=pick[1])
+    state[nav.NIGHT_PICKS_KEY] = int(state.get(nav.NIGHT_PICKS_KEY, 0)) + 1
     return True
 
 
@@ -212,7 +194,7 @@ def epoch_frame(rows: Sequence[EpochRow], night: NightOverview) -> pd.DataFrame:
 
 def draw_navigation(where, state: MutableMapping, result: NightInference, night: NightOverview,
                     view: nav.View, title: str, start: dt.datetime | None) -> None:
-    """Hypnogram (band on the sample shown) and hypnodensity, both clickable.
+    """Hypnogram (band on the sample shown), hypnodensity and the epoch tables, all clickable.
 
     Examples
     --------
@@ -225,17 +207,7 @@ def draw_navigation(where, state: MutableMapping, result: NightInference, night:
     pick = {"on_select": "rerun", "selection_mode": NIGHT_EPOCH_SELECTION}
     draw_spec(where, spec, key=keys["hypnogram"], **pick)
     draw_spec(where, night.hypnodensity_spec, key=keys["hypnodensity"], **pick)
-    where.caption("Click an epoch in the hypnogram or the hypnodensity, or a row of the tables above, to show it.")
-
-
-def draw_epoch_tables(where, state: Mapping, night: NightOverview) -> None:
-    """The wrong and the least confident epochs, in two tabs; a selected row shows its epoch.
-
-    Examples
-    --------
-    >>> draw_epoch_tables(st, st.session_state, overview)  # doctest: +SKIP
-    """
-    keys = pick_keys(state)
+    where.caption("Click an epoch in the hypnogram or the hypnodensity, or a row below, to show it.")
     wrong_tab, unsure_tab = where.tabs([f"Wrong epochs ({len(night.wrong)})",
                                         f"Least confident epochs ({len(night.least_confident)})"])
     if night.wrong:

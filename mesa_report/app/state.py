@@ -45,10 +45,7 @@ GENERATION_KEY = "chart_generation"
 """Session key counting epoch changes made outside the inter-epoch chart (see :func:`chart_key`)."""
 
 NIGHT_PICKS_KEY = "night_pick_generation"
-"""Session key counting the picks taken from the night's charts (see ``night_overview.pick_keys``)."""
-
-TABLE_PICKS_KEY = "table_pick_generation"
-"""Session key counting the picks taken from the night's epoch tables (see ``night_overview.pick_keys``)."""
+"""Session key counting the picks taken from the night's charts and tables (see ``night_overview.pick_keys``)."""
 
 LAST_PICK_KEY = "last_chart_pick"
 """Session key of the epoch last taken from a click in the inter-epoch chart."""
