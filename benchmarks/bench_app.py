@@ -145,7 +145,8 @@ def _note_click_parts(out: dict[str, list[float]], runs_s: list[float], each: li
 
 
 BROWSER_MEASURES = ("first page (browser)", "server start to first page (browser)",
-                    "new session, warm server (browser)", "Next click to charts redrawn (browser)", "HTML download right after the first page",
+                    "new session, warm server (browser)", "Next click to charts redrawn (browser)",
+                    "HTML download right after the first page",
                     "PDF download right after the first page", "HTML download once ready",
                     "PDF download once ready")
 """The browser's rows of the table, in order."""

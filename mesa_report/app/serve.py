@@ -40,12 +40,13 @@ def _model():
 
 
 def _first_night():
+    from mesa_report.app import resolve, support
     from mesa_report.app import sources as app_sources
-    from mesa_report.app import support
 
     sources = _demo_sources()
     store = app_sources.open_store(sources.preprocessed_dir, sources.csv_path)
-    night = app_sources.night_in_store(store, store.mesaids[0])  # the night a new session opens
+    subject, _ = resolve.choose_subject(None, store.mesaids)  # the night a new session opens, chosen as the page does
+    night = app_sources.night_in_store(store, subject)
     return support.results_service().night(_model(), night, batch_size=support.BATCH_SIZE)
 
 

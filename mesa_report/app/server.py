@@ -121,8 +121,10 @@ def serve_app(*, env: Mapping[str, str] | None = None, port: int | None = None,
     url = f"http://127.0.0.1:{port}"
     options = ["--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1"]
     launcher = script.parent / "mesa_report" / "app" / "serve.py"
-    command = ([sys.executable, "-m", "mesa_report.app.serve", *options] if launcher.is_file()
-               and script.name == APP_SCRIPT.name else [sys.executable, "-m", "streamlit", "run", str(script), *options])
+    if launcher.is_file() and script.name == APP_SCRIPT.name:
+        command = [sys.executable, "-m", "mesa_report.app.serve", *options]
+    else:
+        command = [sys.executable, "-m", "streamlit", "run", str(script), *options]
     with tempfile.TemporaryDirectory(prefix="mesa-report-app-") as folder:
         log_path = Path(folder) / "server.log"
         with open(log_path, "wb") as log:

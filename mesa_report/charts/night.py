@@ -271,7 +271,8 @@ def confusion_chart(matrix, class_names: Sequence[str], *, cmap: str = CONFUSION
                  count=count, row_share=row_share,
                  text=[f"{c}\n{s:.0%}" for c, s in zip(count, row_share)])
     xy = {  # plain Vega-Lite dicts: Altair's channel objects cost more than the chart
-        "x": encoding_field("predicted", "nominal", scale={"domain": names}, title="predicted stage", axis={"labelAngle": 0}),
+        "x": encoding_field("predicted", "nominal", scale={"domain": names}, title="predicted stage",
+                            axis={"labelAngle": 0}),
         "y": encoding_field("scored", "nominal", scale={"domain": names}, title="scored stage"),
     }
     tooltip = [tooltip_field("scored:N", "scored"), tooltip_field("predicted:N", "predicted"),
