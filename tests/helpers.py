@@ -76,3 +76,12 @@ def noise_night(folder, mesaid: int, labels) -> Night:
     labels = np.asarray(labels)
     signal = np.random.default_rng(mesaid).standard_normal((4, labels.size * 3840)).astype(np.float32)
     return Night(write_night(folder, mesaid, signal, labels), mesaid, "".join(map(str, labels)))
+
+
+def drawn_forms(page) -> list:
+    """The form XObjects a PDF page's content draws (``Do``): the charts laid onto it (a pikepdf page)."""
+    import pikepdf
+
+    xobjects = page.resources.get("/XObject", {})
+    return [xobjects[str(operands[0])] for operands, operator in pikepdf.parse_content_stream(page)
+            if str(operator) == "Do" and xobjects[str(operands[0])].get("/Subtype") == "/Form"]

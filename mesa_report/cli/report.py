@@ -12,6 +12,7 @@ The work is done by :mod:`mesa_report.pipeline.reports`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -20,8 +21,8 @@ DEFAULT_OUTPUT_DIR = Path("reports")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Subject choice, formats, output and the same data options as ``visualize``."""
-    from mesa_report.report.options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES, PDF_VARIANTS
     from mesa_report.cli.sources import add_data_arguments, add_subject_arguments
+    from mesa_report.report.options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES, PDF_VARIANTS
 
     add_subject_arguments(parser, "subjects")
     data = add_data_arguments(parser)
@@ -50,19 +51,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the reports of the chosen subjects; 1 if any subject failed."""
-    from mesa_report.cli.sources import resolve_sources
+    """Write the reports of the chosen subjects; 1 if any subject failed.
+
+    A plain PDF for one subject at a time starts its helper processes first
+    (:mod:`mesa_report.render.pdf_workers`): they load the PDF's libraries while this process
+    imports torch and builds the report.
+    """
     from mesa_report.core.errors import ConfigError
-    from mesa_report.core.jobs import check_workers, failure_lines, freeze_loaded_objects
-    from mesa_report.data.night_ids import record_id
-    from mesa_report.inference.results import default_results_dir
-    from mesa_report.pipeline.reports import (ReportOptions, ReportSetup, check_writable, choose_subjects,
-                                              report_subjects)
-    from mesa_report.report.files import report_paths
+    from mesa_report.core.jobs import check_workers
+    from mesa_report.render.pdf_workers import PdfWorkers, should_start
 
     check_workers(args.jobs)
     if args.batch_size < 1:
         raise ConfigError(f"--batch_size must be at least 1, not {args.batch_size}")
+    with PdfWorkers() if should_start(args.formats, args.pdf_variant, args.jobs) else contextlib.nullcontext() \
+            as pdf_workers:
+        return _report(args, pdf_workers)
+
+
+def _report(args: argparse.Namespace, pdf_workers) -> int:
+    from mesa_report.cli.sources import resolve_sources
+    from mesa_report.core.jobs import failure_lines, freeze_loaded_objects
+    from mesa_report.data.night_ids import record_id
+    from mesa_report.inference.results import default_results_dir
+    from mesa_report.pipeline.reports import (
+        ReportOptions,
+        ReportSetup,
+        check_writable,
+        choose_subjects,
+        report_subjects,
+    )
+    from mesa_report.report.files import report_paths
+
     options = ReportOptions(str(args.output_dir), tuple(args.formats), args.num_samples, args.epochs_per_sample,
                             args.page_size, args.pdf_variant, args.force)
     sources = resolve_sources(args, progress=not args.quiet)
@@ -71,11 +91,11 @@ def run(args: argparse.Namespace) -> int:
                         str(sources.csv_path) if sources.csv_path is not None else None,
                         str(default_results_dir()), options, args.device, args.batch_size)
     store = setup.session()[2]
-    if "pdf" in options.formats:
+    if "pdf" in options.formats and pdf_workers is None:
         import weasyprint  # noqa: F401  (loaded before the freeze below, like everything else the reports use)
     freeze_loaded_objects()
     subjects = choose_subjects(store, args.subjects, every=args.all, is_demo=args.preprocessed_dir is None)
-    done = report_subjects(setup, subjects, workers=args.jobs, quiet=args.quiet)
+    done = report_subjects(setup, subjects, workers=args.jobs, quiet=args.quiet, pdf_workers=pdf_workers)
     failed = sorted((o for o in done.outcomes if o.failed), key=lambda o: o.key)
     files = sum(len(o.value) for o in done.outcomes if not o.failed)
     print(f"{len(done.outcomes) - len(failed)} subject(s) reported ({files} files), {len(done.skipped)} up to "

@@ -37,10 +37,11 @@ from mesa_report.inference.service import ResultsService
 from mesa_report.model.checkpoint import checkpoint_summary
 from mesa_report.model.loaded import open_checkpoint
 from mesa_report.model.network import MesaTransformer
+from mesa_report.render.pdf_workers import PdfWorkers
 from mesa_report.report.build import build_report
 from mesa_report.report.files import reports_up_to_date, write_reports
-from mesa_report.report.seed_pngs import writable_folder
 from mesa_report.report.options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES, FORMATS, PAGE_SIZES
+from mesa_report.report.seed_pngs import writable_folder
 
 
 @dataclass(frozen=True)
@@ -122,20 +123,23 @@ def choose_subjects(store: NightStore, subjects: Sequence[str] | None, *, every:
 
 
 def write_night_reports(result: NightInference, night: Night, summary: dict, options: ReportOptions, *,
-                        model: MesaTransformer | None = None, stamp: str | None = None) -> tuple[str, ...]:
+                        model: MesaTransformer | None = None, stamp: str | None = None,
+                        pdf_workers: PdfWorkers | None = None) -> tuple[str, ...]:
     """Build and write one night's reports, unless up to date (and not forced); the files written.
 
     ``model`` lets a report measure its own explanations; ``stamp`` is the :func:`fingerprint`
-    when already computed.
+    when already computed; ``pdf_workers`` make the PDF (:func:`~mesa_report.report.document.render_pdf`).
     """
     stem = record_id(night.mesaid)
     stamp = stamp or fingerprint(night, summary, options)
     if not options.force and reports_up_to_date(options.output_dir, stem, options.formats, stamp):
         return ()
+    drawn_early = pdf_workers is not None and "pdf" in options.formats and options.pdf_variant is None
     report = build_report(result, night=night, checkpoint=summary, n_samples=options.num_samples,
-                          epochs_per_sample=options.epochs_per_sample, fingerprint=stamp, model=model)
+                          epochs_per_sample=options.epochs_per_sample, fingerprint=stamp, model=model,
+                          on_figures=pdf_workers.start_charts if drawn_early else None)
     paths = write_reports(report, options.output_dir, options.formats, stem=stem,
-                          page_size=options.page_size, pdf_variant=options.pdf_variant)
+                          page_size=options.page_size, pdf_variant=options.pdf_variant, pdf_workers=pdf_workers)
     return tuple(str(path) for path in paths.values())
 
 
@@ -176,7 +180,7 @@ def open_session(checkpoint: str, preprocessed_dir: str, csv_path: str | None, d
     return loaded, checkpoint_summary(checkpoint), NightStore(preprocessed_dir, csv_path), service
 
 
-def report_subject(job: ReportJob) -> tuple[str, ...]:
+def report_subject(job: ReportJob, pdf_workers: PdfWorkers | None = None) -> tuple[str, ...]:
     """One subject's night from the results service, then its reports; the files written."""
     import torch
 
@@ -186,7 +190,8 @@ def report_subject(job: ReportJob) -> tuple[str, ...]:
     night = store.night(job.mesaid)
     result = service.night(loaded, night, batch_size=setup.batch_size)
     forced = dataclasses.replace(setup.options, force=True)  # the caller found them out of date
-    return write_night_reports(result, night, summary, forced, model=loaded.model, stamp=job.fingerprint)
+    return write_night_reports(result, night, summary, forced, model=loaded.model, stamp=job.fingerprint,
+                               pdf_workers=pdf_workers)
 
 
 @dataclass
@@ -198,15 +203,18 @@ class ReportRun:
 
 
 def report_subjects(setup: ReportSetup, subjects: Sequence[int], *, workers: int = 1,
-                    quiet: bool = False) -> ReportRun:
+                    quiet: bool = False, pdf_workers: PdfWorkers | None = None) -> ReportRun:
     """Write the reports of ``subjects`` that are out of date (all of them with ``force``).
 
     Each subject is a job of a :class:`~mesa_report.core.jobs.JobRunner` of ``workers``
-    processes, which share the CPU's threads.
+    processes, which share the CPU's threads. With one worker the jobs run here, and
+    ``pdf_workers`` (if given) make their PDFs while torch keeps to one thread.
     """
     _, summary, store, _ = setup.session()
     workers = min(workers, max(len(subjects), 1))
-    setup = dataclasses.replace(setup, threads=max(1, (os.cpu_count() or 1) // workers))
+    # torch's threads share the cores with the other workers, or leave them to the PDF's helpers
+    threads = 1 if pdf_workers is not None else max(1, (os.cpu_count() or 1) // workers)
+    setup = dataclasses.replace(setup, threads=threads)
     todo, skipped = [], []
     for mesaid in subjects:
         stamp = fingerprint(store.night(mesaid), summary, setup.options)
@@ -217,5 +225,6 @@ def report_subjects(setup: ReportSetup, subjects: Sequence[int], *, workers: int
             todo.append(ReportJob(setup, mesaid, stamp))
     with JobRunner(workers, total=len(todo), desc="reports", unit="subject", quiet=quiet) as runner:
         for job in todo:
-            runner.submit(report_subject, job.mesaid, job)
+            runner.submit(functools.partial(report_subject, pdf_workers=pdf_workers) if workers == 1
+                          else report_subject, job.mesaid, job)
     return ReportRun(runner.outcomes, skipped)

@@ -9,15 +9,18 @@ text (selectable, searchable), and nothing is rasterised.
 
 The flow, as :func:`mesa_report.report.document.render_pdf` uses it::
 
-    charts = chart_pdfs(specs)                     # key -> one-page PDF
-    fetcher = figure_fetcher(placeholders(charts))  # <img src="mesa-report:figure/KEY" id="chart-KEY">
-    document = weasyprint.HTML(string=html, url_fetcher=fetcher).render()
-    pdf = lay_charts(document.write_pdf(), chart_places(document), charts)
+    charts = chart_pdfs(specs)        # key -> one-page PDF
+    pdf = vector_pdf(html, charts)    # laid out around <img src="mesa-report:figure/KEY" id="chart-KEY">
+
+:func:`vector_pdf` runs :func:`print_pdf` on :func:`placeholders` of the charts, then
+:func:`lay_charts`. Both steps take and return plain values, so helper processes can do them
+(:mod:`mesa_report.render.pdf_workers`).
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping
 
 from mesa_report.core.errors import ReportError
@@ -47,6 +50,51 @@ def chart_pdfs(specs: Mapping[str, dict]) -> dict[str, bytes]:
     b'%PDF-'
     """
     return {key: render_spec(spec, "pdf") for key, spec in specs.items()}
+
+
+def chart_svgs(specs: Mapping[str, dict]) -> dict[str, str]:
+    """Each Vega-Lite spec drawn by vl-convert as SVG text: the first half of :func:`chart_pdfs`.
+
+    The SVG already gives the chart's size (:func:`svg_size`), so a layout can start while
+    :func:`svg_pdfs` turns the SVGs into the same PDF pages that :func:`chart_pdfs` makes.
+
+    Examples
+    --------
+    >>> spec = {"data": {"values": [{"x": 1}]}, "mark": "point", "width": 40, "height": 30,
+    ...         "encoding": {"x": {"field": "x", "type": "quantitative"}}}
+    >>> svg = chart_svgs({"dot": spec})["dot"]
+    >>> svg_size(svg), page_size_pt(svg_pdfs({"dot": svg})["dot"]), page_size_pt(chart_pdfs({"dot": spec})["dot"])
+    ((56.0, 72.0), (56.0, 72.0), (56.0, 72.0))
+    """
+    return {key: render_spec(spec, "svg").decode("utf-8") for key, spec in specs.items()}
+
+
+def svg_pdfs(svgs: Mapping[str, str]) -> dict[str, bytes]:
+    """Each chart's SVG (:func:`chart_svgs`) as a one-page vector PDF, as :func:`chart_pdfs` draws it."""
+    import vl_convert
+
+    try:
+        return {key: vl_convert.svg_to_pdf(svg) for key, svg in svgs.items()}
+    except ValueError as exc:
+        raise ReportError(f"a chart could not be turned into PDF: {exc}") from exc
+
+
+SVG_SIZE = re.compile(r'<svg\b[^>]*?\swidth="([0-9.]+)"[^>]*?\sheight="([0-9.]+)"')
+"""The width and height of vl-convert's SVG root element (plain numbers: chart pixels)."""
+
+
+def svg_size(svg: str) -> tuple[float, float]:
+    """The width and height of a chart's SVG: its PDF page's size in points.
+
+    Examples
+    --------
+    >>> svg_size('<svg xmlns="http://www.w3.org/2000/svg" class="marks" width="885" height="430.5">')
+    (885.0, 430.5)
+    """
+    found = SVG_SIZE.search(svg[:1000])
+    if found is None:
+        raise ReportError("a chart's SVG has no plain width and height")
+    return float(found[1]), float(found[2])
 
 
 def page_size_pt(pdf: bytes) -> tuple[float, float]:
@@ -157,3 +205,37 @@ def lay_charts(pdf: bytes, places, charts: Mapping[str, bytes]) -> bytes:
             for source in sources.values():
                 source.close()
     return out.getvalue()
+
+
+def print_pdf(html: str, images: Mapping[str, tuple[bytes, str]], options: Mapping | None = None):
+    """WeasyPrint's PDF of ``html``, and where it put each chart's image (:func:`chart_places`).
+
+    ``images`` are what the HTML's ``mesa-report:figure/<key>`` URLs load (:func:`figure_fetcher`);
+    ``options`` go to WeasyPrint's ``render`` and ``write_pdf`` (PDF variant, metadata, tags).
+    A refused URL becomes a :class:`ReportError`.
+    """
+    from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError
+
+    options = dict(options or {})
+    try:
+        document = HTML(string=html, url_fetcher=figure_fetcher(images)).render(**options)
+        pdf = document.write_pdf(**options)
+    except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: make it the report's error
+        raise ReportError(str(exc.__cause__ or exc)) from exc
+    return pdf, chart_places(document)
+
+
+def vector_pdf(html: str, charts: Mapping[str, bytes], options: Mapping | None = None) -> bytes:
+    """The PDF of ``html`` with each chart's vector page (:func:`chart_pdfs`) laid onto its place.
+
+    Examples
+    --------
+    >>> spec = {"data": {"values": [{"x": 1}]}, "mark": "point", "width": 40, "height": 30,
+    ...         "encoding": {"x": {"field": "x", "type": "quantitative"}}}
+    >>> html = f'<p>A dot</p><img id="{PLACE_PREFIX}dot" src="{FIGURE_URL}dot">'
+    >>> vector_pdf(html, chart_pdfs({"dot": spec}))[:5]
+    b'%PDF-'
+    """
+    pdf, places = print_pdf(html, placeholders(charts), options)
+    return lay_charts(pdf, places, charts)

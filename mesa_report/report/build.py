@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,13 +13,12 @@ import numpy as np
 from mesa_report import __version__
 from mesa_report.charts.night import confusion_chart, hypnogram_chart
 from mesa_report.core.errors import ReportError
-from mesa_report.scoring.metrics import ClassificationMetrics, NightMetrics, night_metrics
-from mesa_report.report.explanations import explanation_section
-from mesa_report.report.night_section import NightOverview, night_overview
-from mesa_report.report.options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES
+from mesa_report.core.time_axis import recording_start
 from mesa_report.core.vocabulary import channel_label
 from mesa_report.data.night_ids import record_id
-from mesa_report.core.time_axis import recording_start
+from mesa_report.explain.selection import choose_samples
+from mesa_report.report.explanations import explanation_section
+from mesa_report.report.formats import DASH, format_duration
 from mesa_report.report.model import (
     AgreementColumn,
     F1Cell,
@@ -30,9 +29,10 @@ from mesa_report.report.model import (
     figure_spec,
     stage_colour,
 )
-from mesa_report.report.formats import DASH, format_duration
+from mesa_report.report.night_section import NightOverview, night_overview
+from mesa_report.report.options import DEFAULT_EPOCHS_PER_SAMPLE, DEFAULT_SAMPLES
 from mesa_report.report.samples import sample_figures, sample_sections, samples_intro
-from mesa_report.explain.selection import choose_samples
+from mesa_report.scoring.metrics import ClassificationMetrics, NightMetrics, night_metrics
 
 
 # --------------------------------------------------------------------------------------------
@@ -44,7 +44,8 @@ def build_report(result, *, night=None, subject: str | None = None,
                  n_samples: int = DEFAULT_SAMPLES,
                  epochs_per_sample: int = DEFAULT_EPOCHS_PER_SAMPLE,
                  created: dt.datetime | None = None,
-                 fingerprint: str = "", model=None) -> SubjectReport:
+                 fingerprint: str = "", model=None,
+                 on_figures: Callable[[dict[str, dict]], None] | None = None) -> SubjectReport:
     """Build the format-neutral report of one night.
 
     Parameters
@@ -74,6 +75,10 @@ def build_report(result, *, night=None, subject: str | None = None,
     model : MesaTransformer, optional
         The model; with it (and ``night``) the report measures how far its explanations can be
         trusted on the detailed samples (:mod:`mesa_report.report.explanations`).
+    on_figures : callable, optional
+        Called with every figure's spec by key as soon as the figures are made, before the
+        explanations are measured: e.g. :meth:`mesa_report.render.pdf_workers.PdfWorkers.start_charts`
+        draws them meanwhile.
 
     Returns
     -------
@@ -110,6 +115,8 @@ def build_report(result, *, night=None, subject: str | None = None,
     confusion = _confusion_figures(metrics)
     figures = (hypnogram, hypnodensity, *confusion,
                *(f for s in samples for f in sample_figures(s)))
+    if on_figures is not None:
+        on_figures({figure.key: figure.spec for figure in figures})
     explanations = None
     if model is not None and night is not None:
         explanations = explanation_section(result, night, model, [s.first_epoch for s in samples])

@@ -29,19 +29,12 @@ import jinja2
 from markupsafe import Markup, escape
 
 from mesa_report.core.errors import ReportError
-from mesa_report.render.pdf_charts import (
-    FIGURE_URL,
-    PLACE_PREFIX,
-    chart_pdfs,
-    chart_places,
-    figure_fetcher,
-    lay_charts,
-    placeholders,
-)
+from mesa_report.render.pdf_charts import FIGURE_URL, PLACE_PREFIX, chart_pdfs, print_pdf, vector_pdf
+from mesa_report.render.pdf_workers import PdfWorkers
 from mesa_report.render.vega import render_spec, spec_json, vega_javascript
-from mesa_report.report.options import FORMATS, PAGE_SIZES, PDF_VARIANTS
-from mesa_report.report.model import Figure, SubjectReport
 from mesa_report.report.formats import FILTERS
+from mesa_report.report.model import Figure, SubjectReport
+from mesa_report.report.options import FORMATS, PAGE_SIZES, PDF_VARIANTS
 
 TEMPLATE_NAME = "report.html.j2"
 
@@ -153,7 +146,14 @@ def render_html(report: SubjectReport) -> str:
     return _render(report, "html")
 
 
-def _check_pdf_options(page_size: str, pdf_variant: str | None) -> str:
+def check_pdf_options(page_size: str, pdf_variant: str | None) -> str:
+    """The paper size as the template names it; a :class:`ReportError` for an option not offered.
+
+    Examples
+    --------
+    >>> check_pdf_options("letter", None)
+    'Letter'
+    """
     sizes = {s.lower(): s for s in PAGE_SIZES}
     if str(page_size).lower() not in sizes:
         raise ReportError(f"page size {page_size!r} is not offered; choose {' or '.join(PAGE_SIZES)}")
@@ -163,8 +163,8 @@ def _check_pdf_options(page_size: str, pdf_variant: str | None) -> str:
     return sizes[str(page_size).lower()]
 
 
-def render_pdf(report: SubjectReport, *, page_size: str = "A4",
-               pdf_variant: str | None = None) -> bytes:
+def render_pdf(report: SubjectReport, *, page_size: str = "A4", pdf_variant: str | None = None,
+               workers: PdfWorkers | None = None) -> bytes:
     """The report as PDF bytes (WeasyPrint), with metadata, running header and page numbers.
 
     Every chart is vector. By default vl-convert draws each chart as a PDF page that is laid onto
@@ -179,6 +179,9 @@ def render_pdf(report: SubjectReport, *, page_size: str = "A4",
         Paper size.
     pdf_variant : {"pdf/a-3b", "pdf/ua-1"}, optional
         Archival or accessible (tagged) PDF.
+    workers : PdfWorkers, optional
+        Helper processes that draw the charts and lay the pages out (the same PDF, sooner where
+        they warmed up while this process was busy); the variants do not use them.
 
     Returns
     -------
@@ -190,24 +193,16 @@ def render_pdf(report: SubjectReport, *, page_size: str = "A4",
     >>> pdf[:5]  # doctest: +SKIP
     b'%PDF-'
     """
-    size = _check_pdf_options(page_size, pdf_variant)
+    size = check_pdf_options(page_size, pdf_variant)
     # Charts keep vl-convert's own sans-serif (its bundled Liberation Sans): any other family
     # takes vl-convert's slow path for measuring text, about twice the charts' time (BENCHMARKS.md)
     specs = {figure.key: figure.spec for figure in report.figures}
-    if pdf_variant is None:
-        charts_pdf = chart_pdfs(specs)
-        images = placeholders(charts_pdf)
-    else:  # WeasyPrint draws the charts itself: they join the archival or tagged structure
-        images = {key: (render_spec(spec, "svg"), "image/svg+xml") for key, spec in specs.items()}
-    from weasyprint import HTML
-    from weasyprint.urls import FatalURLFetchingError
-
+    html = _render(report, "pdf", size)
     options = {"pdf_variant": pdf_variant, "custom_metadata": True,
                "pdf_tags": pdf_variant is not None and pdf_variant.startswith("pdf/ua")}
-    try:
-        document = HTML(string=_render(report, "pdf", size),
-                        url_fetcher=figure_fetcher(images)).render(**options)
-        pdf = document.write_pdf(**options)
-    except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: make it the report's error
-        raise ReportError(str(exc.__cause__ or exc)) from exc
-    return pdf if pdf_variant is not None else lay_charts(pdf, chart_places(document), charts_pdf)
+    if pdf_variant is not None:  # WeasyPrint draws the charts itself: they join the archival or tagged structure
+        images = {key: (render_spec(spec, "svg"), "image/svg+xml") for key, spec in specs.items()}
+        return print_pdf(html, images, options)[0]
+    if workers is not None:
+        return workers.vector_pdf(html, specs, options)
+    return vector_pdf(html, chart_pdfs(specs), options)

@@ -11,11 +11,11 @@ from typing import Any
 
 from mesa_report.core.errors import ReportError
 from mesa_report.core.fileio import write_bytes_atomic, write_text_atomic
-from mesa_report.scoring.metrics import ClassificationMetrics, NightMetrics
-from mesa_report.report.options import FORMATS
+from mesa_report.render.pdf_workers import PdfWorkers
+from mesa_report.report.document import check_pdf_options, render_html, render_pdf
 from mesa_report.report.model import SubjectReport
-from mesa_report.report.document import render_html, render_pdf
-
+from mesa_report.report.options import FORMATS
+from mesa_report.scoring.metrics import ClassificationMetrics, NightMetrics
 
 REPORT_SUFFIX = "_report"
 """File names are ``<record id>_report.html``, ``.pdf`` and the stamp ``.json``."""
@@ -96,8 +96,8 @@ def _json_number(value: Any) -> Any:
 
 
 def write_reports(report: SubjectReport, output_dir: str | Path, formats: Iterable[str] = FORMATS,
-                  *, stem: str | None = None, page_size: str = "A4",
-                  pdf_variant: str | None = None) -> dict[str, Path]:
+                  *, stem: str | None = None, page_size: str = "A4", pdf_variant: str | None = None,
+                  pdf_workers: PdfWorkers | None = None) -> dict[str, Path]:
     """Render and write one subject's reports atomically, then its JSON stamp.
 
     Every format is rendered before the first file is written. The stamp
@@ -116,6 +116,8 @@ def write_reports(report: SubjectReport, output_dir: str | Path, formats: Iterab
         File name stem; default the report's subject.
     page_size, pdf_variant
         PDF options (see :func:`render_pdf`).
+    pdf_workers : PdfWorkers, optional
+        Helper processes that make the PDF (see :func:`render_pdf`).
 
     Returns
     -------
@@ -136,10 +138,12 @@ def write_reports(report: SubjectReport, output_dir: str | Path, formats: Iterab
     """
     stem = stem or report.subject
     paths = report_paths(output_dir, stem, formats)
-    rendered = {  # the PDF first: a bad PDF option is refused before any rendering
+    if "pdf" in paths:
+        check_pdf_options(page_size, pdf_variant)  # a bad PDF option is refused before any rendering
+    rendered = {  # the HTML first: PDF helpers may still be drawing the charts (render_pdf)
         fmt: (render_html(report).encode("utf-8") if fmt == "html"
-              else render_pdf(report, page_size=page_size, pdf_variant=pdf_variant))
-        for fmt in sorted(paths, key=lambda fmt: fmt != "pdf")
+              else render_pdf(report, page_size=page_size, pdf_variant=pdf_variant, workers=pdf_workers))
+        for fmt in sorted(paths, key=lambda fmt: fmt != "html")
     }
     for fmt, path in paths.items():
         write_bytes_atomic(path, rendered[fmt])

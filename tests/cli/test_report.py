@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from mesa_report.cli import main as cli
@@ -62,3 +64,25 @@ def test_command_refuses_an_output_folder_it_cannot_write(demo_night, checkpoint
     code = run_cli("--all", "--checkpoint_path", checkpoint, "--preprocessed_dir",
                    demo_night.path.parent, "--output_dir", blocker / "out")
     assert code == 2 and "--output_dir" in capsys.readouterr().err
+
+
+def test_a_pdf_report_is_made_with_the_helpers_and_holds_every_chart(demo_night, checkpoint, tmp_path, capsys):
+    import io
+
+    import pikepdf
+    from pypdf import PdfReader
+
+    from mesa_report.render.pdf_workers import should_start
+    from tests.helpers import drawn_forms
+
+    assert should_start(["html", "pdf"], None, 1) == ((os.cpu_count() or 1) >= 2)
+    code = run_cli("--subject", demo_night.mesaid, "--checkpoint_path", checkpoint, "--preprocessed_dir",
+                   demo_night.path.parent, "--output_dir", tmp_path, "--num_samples", "1")
+    assert code == 0 and "1 subject(s) reported (2 files)" in capsys.readouterr().out
+    pdf = (tmp_path / f"mesa-sleep-{demo_night.mesaid:04d}_report.pdf").read_bytes()
+    html = (tmp_path / f"mesa-sleep-{demo_night.mesaid:04d}_report.html").read_text(encoding="utf-8")
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        laid = sum(len(drawn_forms(page)) for page in doc.pages)
+    assert laid == html.count('class="vega-spec"')  # every chart of the HTML, drawn once in the PDF
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Hypnogram" in text or "hypnogram" in text
