@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -62,3 +67,14 @@ def print_table(title: str, header: list[str], rows: list[list[object]]) -> None
     for row in rows:
         print("| " + " | ".join(f"{v:,.0f}" if isinstance(v, float) and v >= 100 else
                                  f"{v:.3g}" if isinstance(v, float) else str(v) for v in row) + " |")
+
+
+@contextlib.contextmanager
+def old_tree(commit: str) -> Iterator[Path]:
+    """A temporary copy of ``commit``'s whole tree (``git archive``): old code to time beside the new."""
+    tree = subprocess.run(["git", "archive", "--format=tar", commit], cwd=REPO_ROOT, check=True,
+                          capture_output=True).stdout
+    with tempfile.TemporaryDirectory(prefix="mesa-report-old-") as folder:
+        with tarfile.open(fileobj=io.BytesIO(tree)) as archive:
+            archive.extractall(folder, filter="data")
+        yield Path(folder)

@@ -30,18 +30,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import os
 import statistics
-import subprocess
 import sys
-import tarfile
-import tempfile
 import time
-
 from pathlib import Path
 
-from _common import REPO_ROOT, machine, print_table
+from _common import REPO_ROOT, machine, old_tree, print_table
 
 NEXT_TARGET_S = 0.150
 NIGHT_TARGET_S = 3.0
@@ -164,12 +159,8 @@ def old_app(commit: str):
     The copy's script imports the copy's package (a script's folder comes first on ``sys.path``),
     so old and new code are timed in turn on the same machine and the same demo cohort.
     """
-    tree = subprocess.run(["git", "archive", "--format=tar", commit], cwd=REPO_ROOT, check=True,
-                          capture_output=True).stdout
-    with tempfile.TemporaryDirectory(prefix="mesa-report-old-") as folder:
-        with tarfile.open(fileobj=io.BytesIO(tree)) as archive:
-            archive.extractall(folder, filter="data")
-        yield Path(folder) / "streamlit_app.py"
+    with old_tree(commit) as folder:
+        yield folder / "streamlit_app.py"
 
 
 def script_labels(scripts: list[Path], old: Path | None = None, commit: str = "") -> dict[Path, str]:
