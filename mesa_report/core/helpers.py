@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
+import signal
 from multiprocessing import get_context
 from typing import Any
 
@@ -59,8 +60,10 @@ def serve(connection, niceness: int, warm_up: Call | None) -> None:
 
     Each call is answered with ``(True, value)`` or ``(False, exception)``. A failed warm-up is
     not an error of its own: the first call that needs what it would have loaded fails with
-    the real reason.
+    the real reason. Ctrl-C is left to the command (it stops its helpers), so that a helper
+    prints no traceback of its own.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(os, "nice") and niceness:
         os.nice(niceness)
     if warm_up is not None:

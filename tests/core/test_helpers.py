@@ -82,3 +82,9 @@ def test_one_call_at_a_time():
         with pytest.raises(RuntimeError, match="still working"):
             helper.submit("math", "sqrt", 9)
         assert helper.result() == 2.0
+
+
+def test_ctrl_c_is_left_to_the_command():
+    with Helper() as helper:
+        os.kill(helper.call("os", "getpid"), signal.SIGINT)
+        assert helper.call("math", "sqrt", 25) == 5.0 and helper.alive
