@@ -16,12 +16,13 @@ Fresh: ``--fresh`` times each, a new Python process that imports what it needs, 
 model and writes the one PDF (the same inference and build in both: what differs is the drawing
 stack's import and first-use costs).
 
-Run: ``python benchmarks/bench_report_peer.py [--repeats 3] [--fresh 1]``
+Run: ``python benchmarks/bench_report_peer.py [--repeats 3] [--fresh 1] [--freeze] [--helpers]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import statistics
 import subprocess
@@ -290,6 +291,26 @@ def _fresh(which: str, runs: int) -> tuple[float, int]:
     return statistics.median(seconds), size
 
 
+def _warm_rounds(draw: dict, repeats: int, freeze: bool) -> tuple[dict, dict]:
+    """Median wall and CPU seconds, and the size, of each drawing, timed in turn after one untimed round."""
+    for fn in draw.values():  # one untimed round: first-use costs are the fresh rows' business
+        fn()
+    if freeze:
+        from mesa_report.core.jobs import freeze_loaded_objects
+
+        print(f"frozen: {freeze_loaded_objects():,} objects")
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in draw}
+    sizes = {}
+    for _ in range(repeats):
+        for name, fn in draw.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            sizes[name] = len(fn())
+            times[name].append((time.perf_counter() - wall, time.process_time() - cpu))
+    medians = {name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+               for name, runs in times.items()}
+    return medians, sizes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds in the warm process")
@@ -297,6 +318,9 @@ def main() -> None:
     parser.add_argument("--freeze", action="store_true",
                         help="freeze the loaded objects after the untimed round, as the report command and "
                              "the app's report worker do (both drawings gain)")
+    parser.add_argument("--helpers", action="store_true",
+                        help="also time ours made by two warm helper processes (render.pdf_workers), as the "
+                             "report command makes it; its CPU column counts only the calling process")
     parser.add_argument("--once", nargs=2, metavar=("WHICH", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.once:
@@ -309,26 +333,23 @@ def main() -> None:
     night, result, summary, model = _setup()
     report = build_report(result, night=night, checkpoint=summary, model=model)
     print(f"machine: {machine()}")
+    peer_name = "matplotlib PdfPages"
     draw = {"ours (vl-convert + WeasyPrint + pikepdf)": lambda: render_pdf(report),
-            "matplotlib PdfPages": lambda: peer_pdf(report, result, night)}
-    for fn in draw.values():  # one untimed round: first-use costs are the fresh rows' business
-        fn()
-    if args.freeze:
-        from mesa_report.core.jobs import freeze_loaded_objects
+            peer_name: lambda: peer_pdf(report, result, night)}
+    with contextlib.ExitStack() as stack:
+        if args.helpers:
+            from mesa_report.render.pdf_workers import PdfWorkers
 
-        print(f"frozen: {freeze_loaded_objects():,} objects")
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in draw}
-    sizes = {}
-    for _ in range(args.repeats):
-        for name, fn in draw.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            sizes[name] = len(fn())
-            times[name].append((time.perf_counter() - wall, time.process_time() - cpu))
-    medians = {name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
-               for name, runs in times.items()}
-    ours, peer = medians.values()
-    rows = [[name, wall, cpu, f"{sizes[name] / 1e6:.2f} MB"] for name, (wall, cpu) in medians.items()]
-    rows.append(["ours / matplotlib", f"{ours[0] / peer[0]:.2f}", f"{ours[1] / peer[1]:.2f}", ""])
+            workers = stack.enter_context(PdfWorkers())
+            draw["ours, two helper processes"] = lambda: render_pdf(report, workers=workers)
+        medians, sizes = _warm_rounds(draw, args.repeats, args.freeze)
+    peer = medians[peer_name]
+    elsewhere = {name for name in medians if "helper" in name}  # its CPU is spent in other processes
+    rows = [[name, wall, "–" if name in elsewhere else cpu, f"{sizes[name] / 1e6:.2f} MB"]
+            for name, (wall, cpu) in medians.items()]
+    rows += [[f"{name.split(' (')[0]} / matplotlib", f"{wall / peer[0]:.2f}",
+              "–" if name in elsewhere else f"{cpu / peer[1]:.2f}", ""]
+             for name, (wall, cpu) in medians.items() if name != peer_name]
     print_table(f"The night's PDF drawn from the report model, warm process, median of {args.repeats}",
                 ["drawing", "wall s", "CPU s", "size"], rows)
     if args.fresh > 0:
