@@ -64,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
     check_workers(args.jobs)
     if args.batch_size < 1:
         raise ConfigError(f"--batch_size must be at least 1, not {args.batch_size}")
-    with PdfWorkers() if should_start(args.formats, args.pdf_variant, args.jobs) else contextlib.nullcontext() \
-            as pdf_workers:
+    helpers = PdfWorkers() if should_start(args.formats, args.pdf_variant, args.jobs) else contextlib.nullcontext()
+    with helpers as pdf_workers:
         return _report(args, pdf_workers)
 
 

@@ -212,6 +212,7 @@ def report_subjects(setup: ReportSetup, subjects: Sequence[int], *, workers: int
     """
     _, summary, store, _ = setup.session()
     workers = min(workers, max(len(subjects), 1))
+    pdf_workers = pdf_workers if workers == 1 else None  # worker processes make their own PDFs
     # torch's threads share the cores with the other workers, or leave them to the PDF's helpers
     threads = 1 if pdf_workers is not None else max(1, (os.cpu_count() or 1) // workers)
     setup = dataclasses.replace(setup, threads=threads)
@@ -225,6 +226,6 @@ def report_subjects(setup: ReportSetup, subjects: Sequence[int], *, workers: int
             todo.append(ReportJob(setup, mesaid, stamp))
     with JobRunner(workers, total=len(todo), desc="reports", unit="subject", quiet=quiet) as runner:
         for job in todo:
-            runner.submit(functools.partial(report_subject, pdf_workers=pdf_workers) if workers == 1
+            runner.submit(functools.partial(report_subject, pdf_workers=pdf_workers) if pdf_workers is not None
                           else report_subject, job.mesaid, job)
     return ReportRun(runner.outcomes, skipped)
