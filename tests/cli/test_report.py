@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
@@ -66,19 +65,23 @@ def test_command_refuses_an_output_folder_it_cannot_write(demo_night, checkpoint
     assert code == 2 and "--output_dir" in capsys.readouterr().err
 
 
-def test_a_pdf_report_is_made_with_the_helpers_and_holds_every_chart(demo_night, checkpoint, tmp_path, capsys):
+def test_a_pdf_report_is_made_with_the_helpers_and_holds_every_chart(demo_night, checkpoint, tmp_path, capsys,
+                                                                     monkeypatch):
     import io
 
     import pikepdf
     from pypdf import PdfReader
 
-    from mesa_report.render.pdf_workers import should_start
+    from mesa_report.render.pdf_workers import PdfWorkers, should_start
     from tests.helpers import drawn_forms
 
-    assert should_start(["html", "pdf"], None, 1) == ((os.cpu_count() or 1) >= 2)
+    made = []
+    by_helpers = PdfWorkers.vector_pdf
+    monkeypatch.setattr(PdfWorkers, "vector_pdf", lambda self, *a, **k: made.append(1) or by_helpers(self, *a, **k))
     code = run_cli("--subject", demo_night.mesaid, "--checkpoint_path", checkpoint, "--preprocessed_dir",
                    demo_night.path.parent, "--output_dir", tmp_path, "--num_samples", "1")
     assert code == 0 and "1 subject(s) reported (2 files)" in capsys.readouterr().out
+    assert len(made) == (1 if should_start(["html", "pdf"], None, 1) else 0)  # two cores or more: by the helpers
     pdf = (tmp_path / f"mesa-sleep-{demo_night.mesaid:04d}_report.pdf").read_bytes()
     html = (tmp_path / f"mesa-sleep-{demo_night.mesaid:04d}_report.html").read_text(encoding="utf-8")
     with pikepdf.open(io.BytesIO(pdf)) as doc:
