@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -25,6 +26,24 @@ from pathlib import Path
 
 APP_SCRIPT = Path(__file__).resolve().parents[2] / "streamlit_app.py"
 """The app the README's ``make app`` runs."""
+
+WARM_UP_THREAD = "mesa-report warm-up"
+"""The name of the thread that runs :func:`warm_server`."""
+
+CONTEXT_LOGGER = "streamlit.runtime.scriptrunner_utils.script_run_context"
+"""Streamlit's logger that warns of a thread using its caches outside a page's run."""
+
+
+def not_from_warm_up(record: logging.LogRecord) -> bool:
+    """A log filter: Streamlit's warning that the warm-up thread has no page of its own is expected, so dropped.
+
+    Examples
+    --------
+    >>> record = logging.makeLogRecord({"threadName": WARM_UP_THREAD, "msg": "missing ScriptRunContext"})
+    >>> not_from_warm_up(record), not_from_warm_up(logging.makeLogRecord({"threadName": "ScriptRunner"}))
+    (False, True)
+    """
+    return record.threadName != WARM_UP_THREAD
 
 
 def _demo_sources():
@@ -104,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Start the warm-up thread, then Streamlit's server on the app (blocks until it stops)."""
     from streamlit.web import cli
 
-    threading.Thread(target=warm_server, name="mesa-report warm-up", daemon=True).start()
+    logging.getLogger(CONTEXT_LOGGER).addFilter(not_from_warm_up)
+    threading.Thread(target=warm_server, name=WARM_UP_THREAD, daemon=True).start()
     sys.argv = streamlit_command(APP_SCRIPT, sys.argv[1:] if argv is None else argv)
     sys.exit(cli.main())
 
