@@ -70,7 +70,8 @@ class PdfWorkers:
     ----------
     count : int
         Processes (at least 1). The charts are dealt out among them; then the first lays the
-        pages out while the last turns the charts' SVGs into PDF pages.
+        pages out while the last turns the charts' SVGs into PDF pages. Where no process can be
+        started, the PDFs are made in the calling process.
     niceness : int
         See :data:`NICENESS`.
     """
@@ -78,9 +79,13 @@ class PdfWorkers:
     def __init__(self, count: int = 2, *, niceness: int = NICENESS) -> None:
         if count < 1:
             raise ValueError(f"PdfWorkers needs at least one process, not {count}")
-        self._helpers = [Helper((__name__, "warm_up", (index == 0,), {}), niceness=niceness)
-                         for index in range(count)]
+        self._helpers: list[Helper] = []
         self._drawing: tuple[dict, list[Helper]] | None = None
+        try:
+            for index in range(count):
+                self._helpers.append(Helper((__name__, "warm_up", (index == 0,), {}), niceness=niceness))
+        except OSError:  # no process can be started here: the PDFs are made in this process
+            self.close()
 
     def __enter__(self) -> PdfWorkers:
         return self

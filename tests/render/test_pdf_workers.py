@@ -100,3 +100,16 @@ def test_one_helper_does_it_all():
         assert pages(workers.vector_pdf(html, SPECS)) == pages(vector_pdf(html, chart_pdfs(SPECS)))
     with pytest.raises(ValueError, match="at least one"):
         PdfWorkers(0)
+
+
+def test_where_no_process_can_start_the_pdf_is_made_here(monkeypatch):
+    import mesa_report.render.pdf_workers as pdf_workers
+
+    def refused(*args, **kwargs):
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(pdf_workers, "Helper", refused)
+    html = html_of(SPECS)
+    with PdfWorkers(2) as workers:
+        workers.start_charts(SPECS)
+        assert pages(workers.vector_pdf(html, SPECS)) == pages(vector_pdf(html, chart_pdfs(SPECS)))
