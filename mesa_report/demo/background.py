@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import fft as sfft
 
 from mesa_report.core.vocabulary import CLASS_NAMES_6, EPOCH_SECONDS, MODEL_CHANNEL_NAMES, UNSCORED
 
@@ -181,6 +180,8 @@ def shaped_noise(rms_uv: np.ndarray, templates: np.ndarray,
     spectrum = rng.standard_normal((n_epochs, templates.shape[1], 2), dtype=np.float32)
     spectrum = spectrum.view(np.complex64)[..., 0]  # (E, n_bins)
     spectrum *= amplitude
+    from scipy import fft as sfft  # here, not at the top: opening a built demo cohort never imports scipy.fft (0.2 s)
+
     segments = sfft.irfft(spectrum, n=SEGMENT_SAMPLES, axis=1)  # (E, 8192) float32
     fade_in, fade_out = _fade_windows()
     tail = EDF_EPOCH_SAMPLES  # segment i+1 starts where segment i's last 2 s begin

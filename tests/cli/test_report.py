@@ -88,3 +88,22 @@ def test_a_pdf_report_is_made_with_the_helpers_and_holds_every_chart(demo_night,
     assert laid == html.count('class="vega-spec"')  # every chart of the HTML, drawn once in the PDF
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "Hypnogram" in text or "hypnogram" in text
+
+
+def test_the_command_itself_imports_neither_weasyprint_nor_scipy(demo_night, checkpoint, tmp_path):
+    """With its helpers, the command's own process leaves WeasyPrint to them and never needs scipy."""
+    import subprocess
+    import sys
+
+    from mesa_report.render.pdf_workers import should_start
+
+    argv = ["report", "--quiet", "--subject", str(demo_night.mesaid), "--checkpoint_path", str(checkpoint),
+            "--preprocessed_dir", str(demo_night.path.parent), "--output_dir", str(tmp_path), "--num_samples", "1"]
+    probe = (f"import sys; from mesa_report.cli.main import main; code = main({argv!r}); "
+             "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'weasyprint', 'scipy', 'torch'}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    code, loaded = done.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert code == "0", done.stderr[-2000:]
+    expected = ["torch"] if should_start(["pdf"], None, 1) else ["torch", "weasyprint"]
+    assert loaded == repr(expected)
+    assert (tmp_path / f"mesa-sleep-{demo_night.mesaid:04d}_report.pdf").is_file()

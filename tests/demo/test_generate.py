@@ -217,3 +217,13 @@ def test_amplitudes_are_of_the_order_of_real_sleep_eeg(realdata):
     assert 0.5 < demo_sigma / (sigma_peak(real_n2, 200.0) / np.std(real_n2)) < 2.0
     assert 0.5 < demo_delta / delta_ptp(real_n3, 100.0) < 2.5
     assert 0.5 < np.std(eeg[:6]) / np.std(real_n2) < 2.0
+
+
+def test_opening_the_demo_package_imports_no_scipy():
+    """A built demo cohort is opened by every command and the app: the generator's FFTs load only to generate."""
+    import subprocess
+    import sys
+
+    probe = "import sys, mesa_report.demo; print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
