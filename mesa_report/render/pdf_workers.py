@@ -3,10 +3,12 @@
 A fresh ``report`` command spends its first seconds importing torch and building the report
 model on one core. Two helpers (:class:`mesa_report.core.helpers.Helper`) started at its
 beginning meanwhile load vl-convert's JavaScript engine and WeasyPrint with its fonts on the
-other. When the report is ready each draws half of its charts, and the first lays the pages out
-(:func:`mesa_report.render.pdf_charts.vector_pdf`): the same PDF, with the charts drawn on both
-cores and no first-use cost left on the way. Should a helper die, the PDF is made in the
-calling process instead.
+other. As soon as the report's figures are made (:meth:`PdfWorkers.start_charts`, while the report
+still measures its explanations) each helper draws half of the charts as SVG, which gives their
+sizes; then the first lays the pages out while the second turns the SVGs into PDF pages, and the
+first lays them on (the steps of :func:`mesa_report.render.pdf_charts.vector_pdf`). The PDF is the
+one this process would make, drawn on both cores with no first-use cost left on the way. Should a
+helper die, or none start, the PDF is made in the calling process instead.
 
 Examples
 --------
