@@ -25,6 +25,7 @@ import torch
 from mesa_report.core.errors import DataError
 from mesa_report.core.fileio import atomic_write
 from mesa_report.core.vocabulary import STORE_CHANNEL_NAMES
+from mesa_report.data.night_files import load_signal  # noqa: F401  (the examples read the nights back)
 from mesa_report.data.night_ids import record_id
 from mesa_report.data.night_ingest import PreprocessedNight, preprocess_night
 from mesa_report.demo.export import write_edf, write_events_csv, write_nsrr_xml
