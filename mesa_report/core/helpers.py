@@ -125,6 +125,8 @@ class Helper:
 
     def result(self) -> Any:
         """The value of the call submitted last; its exception is raised here."""
+        if not self._waiting:
+            raise RuntimeError("no call was submitted to the helper; submit one first")
         self._waiting = False
         try:
             ok, value = self._connection.recv()

@@ -82,6 +82,8 @@ def test_one_call_at_a_time():
         with pytest.raises(RuntimeError, match="still working"):
             helper.submit("math", "sqrt", 9)
         assert helper.result() == 2.0
+        with pytest.raises(RuntimeError, match="no call was submitted"):
+            helper.result()  # rather than wait for an answer that never comes
 
 
 def test_ctrl_c_is_left_to_the_command():
