@@ -16,12 +16,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from mesa_report.report.document import stylesheet
+from mesa_report.render.pdf_workers import WARM_SPEC
 from mesa_report.render.vega import render_spec, vega_javascript
-
-TINY_SPEC = {"data": {"values": [{"x": 1, "label": "mesa-report"}]}, "mark": "text",
-             "encoding": {"x": {"field": "x", "type": "quantitative"}, "text": {"field": "label"}}}
-"""A chart with an axis and a text, in the typeface of the PDF's charts: enough to start vl-convert."""
+from mesa_report.report.document import stylesheet
 
 
 def _first_pdf() -> bytes:
@@ -32,7 +29,7 @@ def _first_pdf() -> bytes:
 
 WARM_UP_STEPS: dict[str, Callable[[], object]] = {
     "Vega bundle": vega_javascript,
-    "vl-convert engine": lambda: render_spec(TINY_SPEC, "pdf"),
+    "vl-convert engine": lambda: render_spec(WARM_SPEC, "pdf"),
     "PDF layout (WeasyPrint fonts)": _first_pdf,
 }
 """What is paid once per process, by name (the Vega bundle stays cached in the process)."""

@@ -24,15 +24,13 @@ ValueError: math domain error
 
 from __future__ import annotations
 
-import importlib
-import os
 import pickle
 import signal
 from multiprocessing import get_context
 from typing import Any
 
 from mesa_report.core.errors import MesaReportError
-from mesa_report.core.jobs import plain_main
+from mesa_report.core.jobs import call_named, lower_priority, plain_main
 
 Call = tuple[str, str, tuple, dict]
 """A function named by its module and name, with its positional and keyword arguments."""
@@ -40,11 +38,6 @@ Call = tuple[str, str, tuple, dict]
 
 class HelperStopped(MesaReportError):
     """The helper process ended before it answered (killed, out of memory)."""
-
-
-def _run(call: Call) -> Any:
-    module, name, args, kwargs = call
-    return getattr(importlib.import_module(module), name)(*args, **kwargs)
 
 
 def _picklable(exc: BaseException) -> BaseException:
@@ -64,11 +57,10 @@ def serve(connection, niceness: int, warm_up: Call | None) -> None:
     prints no traceback of its own.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(os, "nice") and niceness:
-        os.nice(niceness)
+    lower_priority(niceness)
     if warm_up is not None:
         try:
-            _run(warm_up)
+            call_named(warm_up[0], warm_up[1], *warm_up[2], **warm_up[3])
         except Exception:  # noqa: BLE001, S110 - see the docstring
             pass
     while True:
@@ -79,7 +71,8 @@ def serve(connection, niceness: int, warm_up: Call | None) -> None:
         if call is None:
             return
         try:
-            answer = (True, _run(call))
+            module, name, args, kwargs = call
+            answer = (True, call_named(module, name, *args, **kwargs))
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
             answer = (False, _picklable(exc))
         connection.send(answer)

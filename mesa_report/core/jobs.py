@@ -264,18 +264,38 @@ def failure_lines(outcomes: Iterable[Outcome], name: Callable[[Hashable], str] =
     return [f"  {name(o.key)}: {o.error}" for o in outcomes if o.failed]
 
 
+def lower_priority(niceness: int) -> None:
+    """Lower this process's priority by ``niceness`` (POSIX ``nice``); nothing where it does not exist (Windows).
+
+    Examples
+    --------
+    >>> lower_priority(0)
+    """
+    if hasattr(os, "nice") and niceness:
+        os.nice(niceness)
+
+
+def call_named(module: str, name: str, *args, **kwargs):
+    """``module.name(*args, **kwargs)``, the module imported first: a call that crosses processes as strings.
+
+    Examples
+    --------
+    >>> call_named("math", "hypot", 3, 4)
+    5.0
+    """
+    return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+
 def call_niced(niceness: int, module: str, name: str) -> None:
     """Lower this process's priority by ``niceness``, then import ``module`` and call its ``name()``.
 
     A spawned worker's initializer: named by strings, it is unpickled with only this light module
     imported, so the worker's own imports (torch, the report stack: seconds of processor time)
-    already run at the lower priority, behind what a user waits for. Where ``os.nice`` does not
-    exist (Windows) the priority is left as it is.
+    already run at the lower priority, behind what a user waits for.
 
     Examples
     --------
     >>> call_niced(0, "gc", "collect")
     """
-    if hasattr(os, "nice") and niceness:
-        os.nice(niceness)
-    getattr(importlib.import_module(module), name)()
+    lower_priority(niceness)
+    call_named(module, name)

@@ -31,9 +31,10 @@ from mesa_report.core.helpers import Helper, HelperStopped
 CHARTS = "mesa_report.render.pdf_charts"
 """The module whose functions the helpers run."""
 
-WARM_SPEC = {"data": {"values": [{"x": 1, "label": "warm"}]}, "mark": "text",
+WARM_SPEC = {"data": {"values": [{"x": 1, "label": "mesa-report"}]}, "mark": "text",
              "encoding": {"x": {"field": "x", "type": "quantitative"}, "text": {"field": "label"}}}
-"""A chart drawn once at a helper's start, so that vl-convert's engine is up before the first report."""
+"""A chart with an axis and a text, in the typeface of the PDF's charts: drawn once so that vl-convert's
+engine is up before the first report (by the helpers here, and by the app's report worker)."""
 
 WARM_HTML = '<p style="font-family: \'Liberation Sans\', Arial, \'DejaVu Sans\'"><b>mesa-report</b> 0:00</p>'
 """A line laid out once at the layout helper's start: WeasyPrint loads its fonts and styles."""
